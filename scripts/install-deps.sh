@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the build and test dependencies on a fresh Debian 12 machine.
+# Retries while another apt/dpkg process holds the lock.
+set -euo pipefail
+
+PKGS=(build-essential pkg-config file libjansson-dev libcmocka-dev jq python3)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_retry() {
+	local i
+	for i in $(seq 1 30); do
+		if as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@"; then
+			return 0
+		fi
+		echo "install-deps: apt-get $1 failed (attempt $i), retrying in 10 s" >&2
+		sleep 10
+	done
+	echo "install-deps: apt-get $* kept failing; giving up" >&2
+	return 1
+}
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+apt_retry update
+apt_retry install -y --no-install-recommends "${missing[@]}"

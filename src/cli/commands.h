@@ -1,0 +1,11 @@
+/*
+ * commands.h - one function per command, each returning the exit code.
+ */
+#ifndef AB_COMMANDS_H
+#define AB_COMMANDS_H
+
+#include "cli/options.h"
+
+int cmd_state(struct options *o);
+
+#endif

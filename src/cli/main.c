@@ -1,0 +1,106 @@
+/*
+ * main.c - airbyte-replication-driver: parse the command line, pick the
+ * command from a table, return its exit code.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "driver/roles.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#ifndef DRIVER_VERSION
+#define DRIVER_VERSION "0.1.0"
+#endif
+
+static int cmd_init(struct options *o) { return init_role(&o->cfg); }
+static int cmd_source(struct options *o) { return source_role(&o->cfg); }
+static int cmd_destination(struct options *o) { return destination_role(&o->cfg); }
+
+static int run_argc;
+static char **run_argv;
+static int cmd_run(struct options *o)
+{
+	if (!o->cfg.source_entrypoint || !o->cfg.destination_entrypoint) {
+		log_error("run needs both connectors: --source-entrypoint CMD and --destination-entrypoint CMD (or AIRBYTE_SOURCE_ENTRYPOINT and AIRBYTE_DESTINATION_ENTRYPOINT)");
+		return EXIT_USAGE;
+	}
+	return run_local(&o->cfg, run_argc, run_argv, !o->pipes_dir_given);
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct options *o);
+	bool needs_replication;
+} commands[] = {
+	{ "init", cmd_init, false },
+	{ "source", cmd_source, true },
+	{ "destination", cmd_destination, true },
+	{ "run", cmd_run, true },
+	{ "state", cmd_state, true },
+};
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int code;
+
+	if (options_parse(&o, argc, argv) < 0)
+		return EXIT_USAGE;
+	if (o.help) {
+		options_usage();
+		code = EXIT_OK;
+		goto out;
+	}
+	if (o.version) {
+		printf("airbyte-replication-driver %s\n", DRIVER_VERSION);
+		code = EXIT_OK;
+		goto out;
+	}
+	if (!o.command) {
+		options_usage();
+		code = EXIT_USAGE;
+		goto out;
+	}
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (!strcmp(commands[i].name, o.command))
+			cmd = &commands[i];
+	log_set_context(o.cfg.replication, o.command);
+	if (!strcmp(o.log_level, "debug"))
+		log_set_min_level(LOG_DEBUG);
+	else if (!strcmp(o.log_level, "warn"))
+		log_set_min_level(LOG_WARN);
+	else if (!strcmp(o.log_level, "error"))
+		log_set_min_level(LOG_ERROR);
+	if (!cmd) {
+		log_error("unknown command '%s'; see --help", o.command);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (cmd->needs_replication && !store_valid_name(o.cfg.replication)) {
+		log_error(o.cfg.replication ?
+			  "invalid replication name '%s': use letters, digits, '.', '_' and '-'" :
+			  "%s needs --replication NAME", o.cfg.replication ? o.cfg.replication : o.command);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(o.store, "local")) {
+		log_error("store '%s' is not available in this binary; use --store local", o.store);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	run_argc = argc;
+	run_argv = argv;
+	code = cmd->fn(&o);
+out:
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror("airbyte-replication-driver: stdout");
+		code = code ? code : EXIT_FAILED;
+	}
+	options_release(&o);
+	return code;
+}

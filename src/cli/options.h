@@ -1,0 +1,31 @@
+/*
+ * options.h - the command line and environment of airbyte-replication-driver
+ * (DESIGN §2): `--command NAME` or a subcommand word, and for every setting
+ * a flag, an environment variable and a default.
+ */
+#ifndef AB_OPTIONS_H
+#define AB_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "driver/config.h"
+
+struct options {
+	const char *command;
+	const char *store;          /* "local" (default) or "k8s" */
+	const char *log_level;
+	bool help, version;
+	bool pipes_dir_given;
+	struct driver_config cfg;
+	int nargs;                  /* positional words after the command */
+	char **args;
+	/* owned strings behind cfg */
+	char *owned[8];
+};
+
+/* Parse argv and the environment.  0, or -EINVAL after printing why. */
+int options_parse(struct options *o, int argc, char **argv);
+void options_release(struct options *o);
+void options_usage(void);
+
+#endif

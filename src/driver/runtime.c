@@ -1,0 +1,100 @@
+#include "driver/runtime.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+int runtime_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+int runtime_read_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+	ssize_t n = read(sfd, &si, sizeof(si));
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	return n == sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+json_t *json_time(int64_t epoch_ms)
+{
+	char buf[64];
+	struct tm tm;
+	time_t t = (time_t)(epoch_ms / 1000);
+	gmtime_r(&t, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec, (int)(epoch_ms % 1000));
+	return json_string(buf);
+}
+
+int runtime_drain_stderr(struct child *c, struct lines *buf)
+{
+	const char *line;
+	size_t len;
+	for (;;) {
+		ssize_t n = lines_fill(buf, c->err_fd);
+		if (n == -E2BIG) {
+			/* a log line, not data: show what fits and move on */
+			log_connector_line(LOG_INFO, c->name, buf->buf + buf->start,
+					   buf->end - buf->start);
+			buf->start = buf->end = buf->scanned = 0;
+			continue;
+		}
+		while (lines_next(buf, &line, &len) > 0)
+			log_connector_line(LOG_INFO, c->name, line, len);
+		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
+			close(c->err_fd);
+			c->err_fd = -1;
+			return 1;
+		}
+		if (n < 0)
+			return 0;
+	}
+}
+
+void runtime_stop_child(struct child *c, int64_t *term_at, int64_t grace_ms)
+{
+	if (c->pid <= 0 || c->exited)
+		return;
+	int64_t now = now_ms();
+	if (*term_at == 0) {
+		*term_at = now;
+		child_signal(c, SIGTERM);
+	} else if (now - *term_at >= grace_ms) {
+		child_signal(c, SIGKILL);
+	}
+}

@@ -1,0 +1,644 @@
+/*
+ * scan.c - single-pass, allocation-free JSON validator and AirbyteMessage
+ * classifier (see scan.h for the contract).
+ *
+ * The scanner is a small state machine (value / key / after-value) joined by
+ * gotos.  Nesting lives in a bit stack (1 = parent is an object) instead of
+ * recursion, so a hostile line cannot blow the C stack.  String contents go
+ * through a word-at-a-time loop that stops only at '"', '\\', bytes < 0x20
+ * and bytes >= 0x80; scan_plain() is the loop to replace with SIMD.
+ *
+ * Every read is bounded by the end pointer: the line is not NUL-terminated.
+ */
+#include "protocol/scan.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+_Static_assert(AB_SCAN_MAX_DEPTH % 64 == 0, "bit stack is whole words");
+
+typedef unsigned char uchar;
+
+/* Which interesting member the value being scanned belongs to. */
+enum member {
+	M_NONE = 0,
+	M_TYPE,         /* depth 1 "type" */
+	M_RECORD,       /* depth 1 "record" */
+	M_STREAM,       /* "record"."stream" */
+	M_NAMESPACE,    /* "record"."namespace" */
+};
+
+struct fail {
+	const uchar *at;
+	const char *msg;
+};
+
+static const char *const type_names[AB_MSG_TYPE_COUNT] = {
+	[AB_MSG_NONE] = "NONE",
+	[AB_MSG_RECORD] = "RECORD",
+	[AB_MSG_STATE] = "STATE",
+	[AB_MSG_LOG] = "LOG",
+	[AB_MSG_TRACE] = "TRACE",
+	[AB_MSG_CONTROL] = "CONTROL",
+	[AB_MSG_SPEC] = "SPEC",
+	[AB_MSG_CONNECTION_STATUS] = "CONNECTION_STATUS",
+	[AB_MSG_CATALOG] = "CATALOG",
+	[AB_MSG_DESTINATION_CATALOG] = "DESTINATION_CATALOG",
+};
+
+const char *ab_msg_type_name(enum ab_msg_type type)
+{
+	if ((unsigned)type >= AB_MSG_TYPE_COUNT)
+		return "UNKNOWN";
+	return type_names[type];
+}
+
+static inline bool is_ws(uchar c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static inline bool is_digit(uchar c)
+{
+	return (unsigned)(c - '0') < 10;
+}
+
+static inline int hex_value(uchar c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c |= 0x20;
+	if ((unsigned)(c - 'a') < 6)
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Four hex digits at p (caller checked the bounds); -1 when not hex. */
+static inline long hex4(const uchar *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int h = hex_value(p[i]);
+
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+static inline const uchar *skip_ws(const uchar *p, const uchar *e)
+{
+	while (p < e && is_ws(*p))
+		p++;
+	return p;
+}
+
+static inline uint64_t load64(const uchar *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);       /* byte 0 in the low bits, as below */
+#endif
+	return w;
+}
+
+/*
+ * High bit set in each byte of w that is '"', '\\', < 0x20 or >= 0x80.  The
+ * zero-byte tricks may also flag bytes above a real hit (borrows), never
+ * below one, so the lowest flagged byte is always exact.
+ */
+static inline uint64_t special_mask(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"');
+	uint64_t b = w ^ (ONES * '\\');
+
+	return (((q - ONES) & ~q) | ((b - ONES) & ~b) |
+		((w - ONES * 0x20) & ~w) | w) & HIGHS;
+}
+
+static inline bool is_plain(uchar c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* First byte in [p, e) that is not plain string content, or e. */
+static inline const uchar *scan_plain(const uchar *p, const uchar *e)
+{
+	while (e - p >= 8) {
+		uint64_t m = special_mask(load64(p));
+
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
+	}
+	while (p < e && is_plain(*p))
+		p++;
+	return p;
+}
+
+/* One UTF-8 sequence starting at the non-ASCII byte p; end of it or NULL. */
+static const uchar *scan_utf8(const uchar *p, const uchar *e, struct fail *f)
+{
+	uchar c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c < 0xc2) {
+		goto bad;               /* stray continuation or overlong lead */
+	} else if (c < 0xe0) {
+		n = 1;
+	} else if (c < 0xf0) {
+		n = 2;
+		if (c == 0xe0)
+			lo = 0xa0;      /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;      /* U+D800..DFFF */
+	} else if (c < 0xf5) {
+		n = 3;
+		if (c == 0xf0)
+			lo = 0x90;      /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;      /* above U+10FFFF */
+	} else {
+		goto bad;
+	}
+	if ((size_t)(e - p) <= n || p[1] < lo || p[1] > hi)
+		goto bad;
+	for (size_t i = 2; i <= n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			goto bad;
+	return p + n + 1;
+bad:
+	f->at = p;
+	f->msg = "invalid utf-8";
+	return NULL;
+}
+
+/*
+ * String contents starting just after the opening quote.  Returns the byte
+ * after the closing quote, or NULL with *f set.  *escaped is set when the
+ * contents hold a backslash escape.
+ */
+static inline __attribute__((always_inline))
+const uchar *scan_string(const uchar *p, const uchar *e, bool *escaped,
+			 struct fail *f)
+{
+	for (;;) {
+		p = scan_plain(p, e);
+		if (unlikely(p == e)) {
+			f->at = p;
+			f->msg = "unterminated string";
+			return NULL;
+		}
+		if (likely(*p == '"'))
+			return p + 1;
+		if (*p == '\\') {
+			*escaped = true;
+			if (e - p < 2)
+				goto unterminated;
+			switch (p[1]) {
+			case '"': case '\\': case '/': case 'b':
+			case 'f': case 'n': case 'r': case 't':
+				p += 2;
+				break;
+			case 'u':
+				/* lone surrogates pass: RFC 8259 grammar allows them */
+				if (e - p < 6 || hex4(p + 2) < 0)
+					goto bad_escape;
+				p += 6;
+				break;
+			default:
+				goto bad_escape;
+			}
+		} else if (*p < 0x20) {
+			f->at = p;
+			f->msg = "control character in string";
+			return NULL;
+		} else {
+			p = scan_utf8(p, e, f);
+			if (!p)
+				return NULL;
+		}
+	}
+unterminated:
+	f->at = p;
+	f->msg = "unterminated string";
+	return NULL;
+bad_escape:
+	f->at = p;
+	f->msg = "invalid escape";
+	return NULL;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? ; end of it or NULL. */
+static inline const uchar *scan_number(const uchar *p, const uchar *e,
+				       struct fail *f)
+{
+	const uchar *start = p;
+
+	if (*p == '-')
+		p++;
+	if (p == e)
+		goto bad;
+	if (*p == '0') {
+		p++;
+	} else if (is_digit(*p)) {
+		do
+			p++;
+		while (p < e && is_digit(*p));
+	} else {
+		goto bad;
+	}
+	if (p < e && *p == '.') {
+		p++;
+		if (p == e || !is_digit(*p))
+			goto bad;
+		do
+			p++;
+		while (p < e && is_digit(*p));
+	}
+	if (p < e && (*p | 0x20) == 'e') {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (p == e || !is_digit(*p))
+			goto bad;
+		do
+			p++;
+		while (p < e && is_digit(*p));
+	}
+	/* a digit right after "0" or "-0" is a leading zero */
+	if (p < e && is_digit(*p))
+		goto bad;
+	return p;
+bad:
+	f->at = start;
+	f->msg = "invalid number";
+	return NULL;
+}
+
+#define NAME_LEN(t, name) [t] = sizeof(name) - 1
+static const unsigned char type_name_len[AB_MSG_TYPE_COUNT] = {
+	NAME_LEN(AB_MSG_NONE, "NONE"),
+	NAME_LEN(AB_MSG_RECORD, "RECORD"),
+	NAME_LEN(AB_MSG_STATE, "STATE"),
+	NAME_LEN(AB_MSG_LOG, "LOG"),
+	NAME_LEN(AB_MSG_TRACE, "TRACE"),
+	NAME_LEN(AB_MSG_CONTROL, "CONTROL"),
+	NAME_LEN(AB_MSG_SPEC, "SPEC"),
+	NAME_LEN(AB_MSG_CONNECTION_STATUS, "CONNECTION_STATUS"),
+	NAME_LEN(AB_MSG_CATALOG, "CATALOG"),
+	NAME_LEN(AB_MSG_DESTINATION_CATALOG, "DESTINATION_CATALOG"),
+};
+#undef NAME_LEN
+
+static enum ab_msg_type classify(const uchar *s, size_t len, bool escaped)
+{
+	char buf[32];
+
+	if (escaped) {
+		/* rare: a type spelled with escapes still names the type */
+		long n = ab_scan_unescape((const char *)s, len, buf, sizeof(buf));
+
+		if (n < 0)
+			return AB_MSG_NONE;
+		s = (const uchar *)buf;
+		len = (size_t)n;
+	}
+	for (int t = AB_MSG_RECORD; t < AB_MSG_TYPE_COUNT; t++)
+		if (type_name_len[t] == len && !memcmp(type_names[t], s, len))
+			return (enum ab_msg_type)t;
+	return AB_MSG_NONE;
+}
+
+static inline bool key_is(const uchar *s, size_t len, const char *name,
+			  size_t name_len)
+{
+	/* name_len is a constant, so the memcmp is inlined */
+	return len == name_len && !memcmp(s, name, name_len);
+}
+
+/* A member's value was not a string (nor an object, for "record"). */
+static void member_other(struct ab_scan *out, enum member m, bool *record_obj)
+{
+	switch (m) {
+	case M_TYPE:
+		out->type = AB_MSG_NONE;
+		break;
+	case M_RECORD:
+		*record_obj = false;
+		out->stream = out->ns = NULL;
+		break;
+	case M_STREAM:
+		out->stream = NULL;
+		break;
+	case M_NAMESPACE:
+		out->ns = NULL;         /* null, or a value we cannot use */
+		break;
+	case M_NONE:
+		break;
+	}
+}
+
+/* A member's value was the string s[0..len). */
+static void member_string(struct ab_scan *out, enum member m, const uchar *s,
+			  size_t len, bool escaped, bool *record_obj)
+{
+	switch (m) {
+	case M_TYPE:
+		out->type = classify(s, len, escaped);
+		break;
+	case M_STREAM:
+		out->stream = (const char *)s;
+		out->stream_len = len;
+		out->stream_escaped = escaped;
+		break;
+	case M_NAMESPACE:
+		out->ns = (const char *)s;
+		out->ns_len = len;
+		out->ns_escaped = escaped;
+		break;
+	case M_RECORD:
+		member_other(out, m, record_obj);
+		break;
+	case M_NONE:
+		break;
+	}
+}
+
+static int fail_at(struct ab_scan *out, const uchar *base, const uchar *at,
+		   const char *msg)
+{
+	out->type = AB_MSG_NONE;
+	out->stream = out->ns = NULL;
+	out->stream_len = out->ns_len = 0;
+	out->stream_escaped = out->ns_escaped = false;
+	out->error = msg;
+	out->error_offset = (size_t)(at - base);
+	return -EINVAL;
+}
+
+int ab_scan_line(const char *line, size_t len, struct ab_scan *out)
+{
+	const uchar *const base = (const uchar *)line;
+	const uchar *p = base, *e = base + len;
+	uint64_t stack[AB_SCAN_MAX_DEPTH / 64];
+	unsigned depth = 0;
+	bool in_obj = false;            /* innermost open container is an object */
+	bool in_record = false;         /* the open depth 2 object is "record" */
+	bool record_obj = false;        /* "record" was an object */
+	enum member pend = M_NONE;
+	struct fail f = { NULL, NULL };
+	const uchar *s;
+	bool escaped;
+
+	*out = (struct ab_scan){ .type = AB_MSG_NONE };
+	p = skip_ws(p, e);
+	if (p == e)
+		return fail_at(out, base, p, "empty line");
+
+value:
+	if (unlikely(p == e))
+		return fail_at(out, base, p, "unexpected end of line");
+	switch (*p) {
+	case '{':
+	case '[':
+		if (unlikely(depth == AB_SCAN_MAX_DEPTH))
+			return fail_at(out, base, p, "nesting too deep");
+		if (!(depth & 63))
+			stack[depth >> 6] = 0;
+		stack[depth >> 6] &= ~(1ull << (depth & 63));
+		stack[depth >> 6] |= (uint64_t)in_obj << (depth & 63);
+		depth++;
+		in_obj = *p == '{';
+		if (unlikely(pend)) {
+			if (pend == M_RECORD && in_obj) {
+				record_obj = in_record = true;
+				out->stream = out->ns = NULL;   /* last "record" wins */
+			} else {
+				member_other(out, pend, &record_obj);
+			}
+			pend = M_NONE;
+		}
+		p = skip_ws(p + 1, e);
+		if (p < e && *p == (in_obj ? '}' : ']')) {
+			p++;
+			goto close;
+		}
+		if (in_obj)
+			goto key;
+		goto value;
+	case '"':
+		s = p + 1;
+		escaped = false;
+		p = scan_string(s, e, &escaped, &f);
+		if (unlikely(!p))
+			return fail_at(out, base, f.at, f.msg);
+		if (unlikely(pend)) {
+			member_string(out, pend, s, (size_t)(p - 1 - s), escaped,
+				      &record_obj);
+			pend = M_NONE;
+		}
+		goto after_value;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		p = scan_number(p, e, &f);
+		if (unlikely(!p))
+			return fail_at(out, base, f.at, f.msg);
+		break;
+	case 't':
+		if (e - p < 4 || memcmp(p, "true", 4))
+			return fail_at(out, base, p, "invalid literal");
+		p += 4;
+		break;
+	case 'f':
+		if (e - p < 5 || memcmp(p, "false", 5))
+			return fail_at(out, base, p, "invalid literal");
+		p += 5;
+		break;
+	case 'n':
+		if (e - p < 4 || memcmp(p, "null", 4))
+			return fail_at(out, base, p, "invalid literal");
+		p += 4;
+		break;
+	default:
+		return fail_at(out, base, p, "unexpected character");
+	}
+	/* a number or literal */
+	if (unlikely(pend)) {
+		member_other(out, pend, &record_obj);
+		pend = M_NONE;
+	}
+	goto after_value;
+
+key:
+	/* p is at the first non-blank after '{' or ',' inside an object */
+	if (unlikely(p == e))
+		return fail_at(out, base, p, "unexpected end of line");
+	if (unlikely(*p != '"'))
+		return fail_at(out, base, p, "expected string key");
+	s = p + 1;
+	escaped = false;
+	p = scan_string(s, e, &escaped, &f);
+	if (unlikely(!p))
+		return fail_at(out, base, f.at, f.msg);
+	/* keys written with escapes never match: no decoding on the hot path */
+	if (depth == 1 && !escaped) {
+		size_t n = (size_t)(p - 1 - s);
+
+		if (key_is(s, n, "type", 4))
+			pend = M_TYPE;
+		else if (key_is(s, n, "record", 6))
+			pend = M_RECORD;
+	} else if (depth == 2 && in_record && !escaped) {
+		size_t n = (size_t)(p - 1 - s);
+
+		if (key_is(s, n, "stream", 6))
+			pend = M_STREAM;
+		else if (key_is(s, n, "namespace", 9))
+			pend = M_NAMESPACE;
+	}
+	p = skip_ws(p, e);
+	if (unlikely(p == e || *p != ':'))
+		return fail_at(out, base, p, p == e ? "unexpected end of line"
+						  : "expected ':'");
+	p = skip_ws(p + 1, e);
+	goto value;
+
+after_value:
+	if (unlikely(depth == 0)) {
+		p = skip_ws(p, e);
+		if (p != e)
+			return fail_at(out, base, p, "trailing characters");
+		goto done;
+	}
+	p = skip_ws(p, e);
+	if (unlikely(p == e))
+		return fail_at(out, base, p, "unexpected end of line");
+	if (*p == ',') {
+		p = skip_ws(p + 1, e);
+		if (in_obj)
+			goto key;
+		goto value;
+	}
+	if (*p != (in_obj ? '}' : ']'))
+		return fail_at(out, base, p, "unexpected character");
+	p++;
+close:
+	depth--;
+	in_obj = stack[depth >> 6] >> (depth & 63) & 1;
+	if (depth == 1)
+		in_record = false;
+	goto after_value;
+
+done:
+	if (out->type == AB_MSG_RECORD) {
+		if (!record_obj || !out->stream)
+			return fail_at(out, base, base, "record has no stream");
+	} else {
+		out->stream = out->ns = NULL;
+		out->stream_len = out->ns_len = 0;
+		out->stream_escaped = out->ns_escaped = false;
+	}
+	return 0;
+}
+
+static size_t put_utf8(char *dst, unsigned long cp)
+{
+	if (cp < 0x80) {
+		dst[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		dst[0] = (char)(0xc0 | cp >> 6);
+		dst[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		dst[0] = (char)(0xe0 | cp >> 12);
+		dst[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		dst[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	dst[0] = (char)(0xf0 | cp >> 18);
+	dst[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	dst[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	dst[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * A lone surrogate (which ab_scan_line accepts) decodes to U+FFFD so that the
+ * result is always valid UTF-8.  "\u0000" decodes to a NUL byte: trust the
+ * returned length, not strlen().
+ */
+long ab_scan_unescape(const char *src, size_t len, char *dst, size_t cap)
+{
+	const uchar *p = (const uchar *)src, *e = p + len;
+	size_t o = 0;
+
+	if (cap == 0)
+		return -ENOSPC;
+	while (p < e) {
+		const uchar *bs = memchr(p, '\\', (size_t)(e - p));
+		size_t n = (bs ? bs : e) - p;
+		char tmp[4];
+		long cp;
+
+		if (n >= cap - o)
+			return -ENOSPC;
+		memcpy(dst + o, p, n);
+		o += n;
+		p += n;
+		if (p == e)
+			break;
+		if (e - p < 2)
+			return -EINVAL;
+		switch (p[1]) {
+		case '"': cp = '"'; break;
+		case '\\': cp = '\\'; break;
+		case '/': cp = '/'; break;
+		case 'b': cp = '\b'; break;
+		case 'f': cp = '\f'; break;
+		case 'n': cp = '\n'; break;
+		case 'r': cp = '\r'; break;
+		case 't': cp = '\t'; break;
+		case 'u':
+			if (e - p < 6 || (cp = hex4(p + 2)) < 0)
+				return -EINVAL;
+			p += 4;
+			break;
+		default:
+			return -EINVAL;
+		}
+		p += 2;
+		if (cp >= 0xd800 && cp <= 0xdbff && e - p >= 6 &&
+		    p[0] == '\\' && p[1] == 'u') {
+			long lo = hex4(p + 2);
+
+			if (lo >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			}
+		}
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			cp = 0xfffd;
+		n = put_utf8(tmp, (unsigned long)cp);
+		if (n >= cap - o)
+			return -ENOSPC;
+		memcpy(dst + o, tmp, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return (long)o;
+}

@@ -1,0 +1,136 @@
+#include "store/store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/fs.h"
+
+#define STATE_MAX_BYTES (256u << 20)
+
+bool store_valid_name(const char *name)
+{
+	if (!name || !*name || strlen(name) > 253 || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	return true;
+}
+
+int store_open(struct store *s, const char *store_path, const char *replication,
+	       bool create)
+{
+	memset(s, 0, sizeof(*s));
+	if (!store_valid_name(replication))
+		return -EINVAL;
+	s->dir = fs_join(store_path, replication);
+	if (!s->dir)
+		return -ENOMEM;
+	s->state_path = fs_join(s->dir, "state.json");
+	s->stats_path = fs_join(s->dir, "stats.json");
+	s->history_path = fs_join(s->dir, "history.jsonl");
+	if (!s->state_path || !s->stats_path || !s->history_path) {
+		store_release(s);
+		return -ENOMEM;
+	}
+	if (create) {
+		int r = fs_mkdir_p(s->dir, 0755);
+		if (r < 0) {
+			store_release(s);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void store_release(struct store *s)
+{
+	free(s->dir);
+	free(s->state_path);
+	free(s->stats_path);
+	free(s->history_path);
+	memset(s, 0, sizeof(*s));
+}
+
+bool store_exists(const struct store *s)
+{
+	struct stat st;
+	return stat(s->dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int store_load_state(const struct store *s, json_t **doc, struct ab_error *err)
+{
+	char *text = NULL;
+	size_t len;
+	json_error_t jerr;
+
+	*doc = NULL;
+	int r = fs_read_file(s->state_path, STATE_MAX_BYTES, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	*doc = json_loadb(text, len, 0, &jerr);
+	free(text);
+	if (!*doc || !json_is_object(*doc)) {
+		snprintf(err->text, sizeof(err->text), "%s",
+			 *doc ? "state file is not a JSON object" : jerr.text);
+		err->line = *doc ? 0 : jerr.line;
+		err->column = *doc ? 0 : jerr.column;
+		json_decref(*doc);
+		*doc = NULL;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int save_json(const char *path, const json_t *doc, bool durable, size_t flags)
+{
+	char *text = json_dumps(doc, flags);
+	if (!text)
+		return -ENOMEM;
+	size_t n = strlen(text);
+	text[n] = '\n'; /* replaces the NUL: write n+1 bytes, no terminator needed */
+	int r = fs_write_atomic(path, text, n + 1, 0644, durable);
+	free(text);
+	return r;
+}
+
+int store_save_state(const struct store *s, const json_t *doc)
+{
+	return save_json(s->state_path, doc, true, JSON_INDENT(2));
+}
+
+int store_save_stats(const struct store *s, const json_t *stats, bool durable)
+{
+	return save_json(s->stats_path, stats, durable, JSON_INDENT(2));
+}
+
+int store_append_history(const struct store *s, const json_t *record)
+{
+	char *text = json_dumps(record, JSON_COMPACT);
+	if (!text)
+		return -ENOMEM;
+	size_t n = strlen(text);
+	text[n] = '\n';
+	int r = fs_append_durable(s->history_path, text, n + 1);
+	free(text);
+	return r;
+}
+
+long store_run_count(const struct store *s)
+{
+	FILE *f = fopen(s->history_path, "re");
+	long n = 0;
+	int c;
+	if (!f)
+		return 0;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}

@@ -1,0 +1,47 @@
+/*
+ * store.h - the local directory store of one replication.
+ *
+ *   <store-path>/<replication>/state.json    committed state (atomic, fsynced)
+ *   <store-path>/<replication>/stats.json    live stats, rewritten every second
+ *   <store-path>/<replication>/history.jsonl one JSON line per finished run
+ *
+ * state.json holds {"replication", "type", "updated_at", "run", "state"}
+ * where "state" is what `read --state` receives.  Everything is plain JSON,
+ * readable with jq.  A corrupt state file is reported, never overwritten.
+ */
+#ifndef AB_STORE_H
+#define AB_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "protocol/catalog.h"
+
+struct store {
+	char *dir;
+	char *state_path, *stats_path, *history_path;
+};
+
+/* Set up paths; with create, make the directories.  -EINVAL: bad name. */
+int store_open(struct store *s, const char *store_path, const char *replication,
+	       bool create);
+void store_release(struct store *s);
+
+/* True when the replication's directory exists. */
+bool store_exists(const struct store *s);
+
+/*
+ * Load state.json into *doc (new reference; NULL when there is none).
+ * -EBADMSG with err filled when the file is not valid JSON.
+ */
+int store_load_state(const struct store *s, json_t **doc, struct ab_error *err);
+int store_save_state(const struct store *s, const json_t *doc);
+int store_save_stats(const struct store *s, const json_t *stats, bool durable);
+int store_append_history(const struct store *s, const json_t *record);
+/* Number of runs recorded so far (lines in history.jsonl). */
+long store_run_count(const struct store *s);
+
+/* Replication names become directory names: letters, digits, . _ - only. */
+bool store_valid_name(const char *name);
+
+#endif

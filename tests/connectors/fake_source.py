@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""A scriptable Airbyte source for end-to-end tests, written like the many
+Python connectors in the wild.  Behaviour comes from its config file:
+
+  streams        {"name": record count} (ids 1..N; incremental: only ids > cursor)
+  state_every    emit a STATE after this many records per stream (default 2)
+  state_type     STREAM (default), GLOBAL or LEGACY
+  type_last      put "type" after "record" in RECORD lines
+  noise          print non-JSON lines on stdout and stderr
+  fail_after     exit 1 after this many records in total
+  trace_error    with fail_after: send this TRACE ERROR message first
+  unknown_stream emit one record of this stream (not in the catalog)
+  sleep          seconds to sleep after each record
+  hang_after     stop writing (sleep forever) after this many records
+  source_stats   add sourceStats.recordCount to STATE messages
+"""
+import json, sys, time, signal, os
+
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+
+def arg(name):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
+def out(msg):
+    sys.stdout.write(json.dumps(msg) + "\n")
+
+cmd = sys.argv[1]
+if cmd == "spec":
+    out({"type": "SPEC", "spec": {"connectionSpecification": {"type": "object"}}})
+    sys.exit(0)
+cfg = json.load(open(arg("--config")))
+if cmd == "check":
+    out({"type": "CONNECTION_STATUS", "connectionStatus": {"status": "SUCCEEDED"}})
+    sys.exit(0)
+assert cmd == "read", cmd
+catalog = json.load(open(arg("--catalog")))
+state_path = arg("--state")
+state = json.load(open(state_path)) if state_path else None
+stype = cfg.get("state_type", "STREAM")
+
+cursors = {}
+if isinstance(state, list):
+    for s in state:
+        if s.get("type") == "STREAM":
+            cursors[s["stream"]["stream_descriptor"]["name"]] = s["stream"]["stream_state"]["cursor"]
+        elif s.get("type") == "GLOBAL":
+            for ss in s["global"].get("stream_states", []):
+                cursors[ss["stream_descriptor"]["name"]] = ss["stream_state"]["cursor"]
+elif isinstance(state, dict):
+    cursors = {k: v["cursor"] for k, v in state.items()}
+print("fake-source: input state cursors %s" % json.dumps(cursors), file=sys.stderr)
+out({"type": "LOG", "log": {"level": "INFO", "message": "starting read with cursors %s" % json.dumps(cursors)}})
+
+def emit_state(name, since):
+    cur = dict(cursors)
+    if stype == "STREAM":
+        st = {"type": "STREAM", "stream": {"stream_descriptor": {"name": name},
+                                            "stream_state": {"cursor": cursors[name]}}}
+    elif stype == "GLOBAL":
+        st = {"type": "GLOBAL", "global": {"shared_state": {"position": sum(cur.values())},
+              "stream_states": [{"stream_descriptor": {"name": n}, "stream_state": {"cursor": c}}
+                                for n, c in sorted(cur.items())]}}
+    else:
+        st = {"type": "LEGACY", "data": {n: {"cursor": c} for n, c in cur.items()}}
+    if cfg.get("source_stats"):
+        st["sourceStats"] = {"recordCount": float(since)}
+    out({"type": "STATE", "state": st})
+
+total = 0
+every = cfg.get("state_every", 2)
+if cfg.get("unknown_stream"):
+    out({"type": "RECORD", "record": {"stream": cfg["unknown_stream"], "data": {"id": 0}, "emitted_at": 0}})
+for cs in catalog["streams"]:
+    name = cs["stream"]["name"]
+    n = cfg.get("streams", {}).get(name, 0)
+    start = cursors.get(name, 0)
+    cursors.setdefault(name, 0)
+    since = 0
+    for i in range(start + 1, n + 1):
+        rec = {"stream": name, "data": {"id": i, "name": "row %d" % i}, "emitted_at": int(time.time() * 1000)}
+        if cfg.get("type_last"):
+            sys.stdout.write('{"record": %s, "type": "RECORD"}\n' % json.dumps(rec))
+        else:
+            out({"type": "RECORD", "record": rec})
+        total += 1
+        since += 1
+        cursors[name] = i
+        if cfg.get("noise") and i % 2 == 0:
+            sys.stdout.write("this is not json, record %d\n" % i)
+            sys.stdout.write('{"valid": "json but not a message"}\n')
+            print("fake-source: progress %d" % i, file=sys.stderr)
+        if i % every == 0:
+            emit_state(name, since)
+            since = 0
+        sys.stdout.flush()
+        if cfg.get("fail_after") and total >= cfg["fail_after"]:
+            if cfg.get("trace_error"):
+                out({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 0,
+                     "error": {"message": cfg["trace_error"], "failure_type": "system_error"}}})
+            sys.stdout.flush()
+            print("fake-source: failing on purpose after %d records" % total, file=sys.stderr)
+            sys.exit(1)
+        if cfg.get("hang_after") and total >= cfg["hang_after"]:
+            sys.stdout.flush()
+            time.sleep(3600)
+        if cfg.get("sleep"):
+            time.sleep(cfg["sleep"])
+    if since:
+        emit_state(name, since)
+sys.stdout.flush()
