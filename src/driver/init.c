@@ -22,9 +22,15 @@ int init_role(const struct driver_config *cfg)
 			  strerror(-r));
 		return EXIT_USAGE;
 	}
-	r = fs_read_file("/proc/self/exe", 256u << 20, &self, &len);
+	/* without /proc (an empty chroot), the path we were started by */
+	const char *src = "/proc/self/exe";
+	r = fs_read_file(src, 256u << 20, &self, &len);
+	if (r < 0 && cfg->argv0 && strchr(cfg->argv0, '/')) {
+		src = cfg->argv0;
+		r = fs_read_file(src, 256u << 20, &self, &len);
+	}
 	if (r < 0) {
-		log_error("cannot read this executable (/proc/self/exe): %s", strerror(-r));
+		log_error("cannot read this executable ('%s'): %s", src, strerror(-r));
 		return EXIT_FAILED;
 	}
 	dst = fs_join(cfg->storage_dir, DRIVER_NAME);

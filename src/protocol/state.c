@@ -124,8 +124,13 @@ static int merge_global(json_t **doc, const json_t *msg, struct ab_error *err)
 		merged = json_object();
 	if (!merged)
 		return -ENOMEM;
-	if (shared)
+	/* no payload never erases: null never replaces, {} only replaces nothing */
+	int changed = 0;
+	if (shared && !json_is_null(shared) &&
+	    (!empty_payload(shared) || empty_payload(json_object_get(merged, "shared_state")))) {
 		json_object_set(merged, "shared_state", (json_t *)shared);
+		changed = 1;
+	}
 	json_t *arr = json_object_get(merged, "stream_states");
 	if (!json_is_array(arr)) {
 		arr = json_array();
@@ -140,7 +145,15 @@ static int merge_global(json_t **doc, const json_t *msg, struct ab_error *err)
 			json_decref(merged);
 			return -EINVAL;
 		}
+		const json_t *ss = json_object_get(el, "stream_state");
+		if (!ss || json_is_null(ss))
+			continue; /* as for STREAM: keep the stored state */
 		upsert_by_descriptor(arr, el, NULL);
+		changed = 1;
+	}
+	if (!changed) {
+		json_decref(merged);
+		return 0;
 	}
 	json_decref(*doc);
 	*doc = json_pack("[{s:s, s:o}]", "type", "GLOBAL", "global", merged);

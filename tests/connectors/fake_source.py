@@ -13,6 +13,7 @@ Python connectors in the wild.  Behaviour comes from its config file:
   sleep          seconds to sleep after each record
   hang_after     stop writing (sleep forever) after this many records
   source_stats   add sourceStats.recordCount to STATE messages
+  big_record     emit one record whose "blob" field has this many bytes
 """
 import json, sys, time, signal, os
 
@@ -68,6 +69,9 @@ def emit_state(name, since):
 
 total = 0
 every = cfg.get("state_every", 2)
+if cfg.get("big_record"):
+    name = catalog["streams"][0]["stream"]["name"]
+    out({"type": "RECORD", "record": {"stream": name, "data": {"id": 0, "blob": "x" * cfg["big_record"]}, "emitted_at": 0}})
 if cfg.get("unknown_stream"):
     out({"type": "RECORD", "record": {"stream": cfg["unknown_stream"], "data": {"id": 0}, "emitted_at": 0}})
 for cs in catalog["streams"]:

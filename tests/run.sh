@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests (cmocka), the connectors' end-to-end
+# checks, and the driver's end-to-end scripts (tests/e2e/t*.sh).  Every test
+# prints TAP-like "ok N - what" / "not ok N - what" lines; this script counts
+# them and ends with "N passed, N failed".
+#   tests/run.sh                 everything
+#   tests/run.sh --e2e-only      only the end-to-end scripts
+#   tests/run.sh t0300           only scripts whose name contains t0300
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+export TOP=$top
+passed=0 failed=0 failures=()
+e2e_only=0 filter=""
+for a in "$@"; do
+	case $a in
+	--e2e-only) e2e_only=1 ;;
+	*) filter=$a ;;
+	esac
+done
+
+count() { # name, output file, exit code
+	local p f
+	p=$(grep -c '^ok ' "$2")
+	f=$(grep -c '^not ok ' "$2")
+	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # died without saying which check failed
+		echo "not ok - $1 exited with status $3"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -gt 0 ] && failures+=("$1")
+}
+
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+if [ $e2e_only = 0 ] && [ -z "$filter" ]; then
+	for t in build/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		echo "# $name"
+		# cmocka prints "[       OK ] name" / "[  FAILED  ] name" per test
+		"$t" >"$log/$name" 2>&1
+		rc=$?
+		sed -n 's/^\[       OK \] \(.*\)/ok - \1/p; s/^\[  FAILED  \] \([^0-9].*\)/not ok - \1/p' "$log/$name" >"$log/$name.tap"
+		grep -q '^not ok' "$log/$name.tap" && cat "$log/$name"
+		cat "$log/$name.tap"
+		count "$name" "$log/$name.tap" "$rc"
+	done
+	echo "# connectors"
+	tests/connectors-e2e/test_connectors.sh >"$log/connectors" 2>&1
+	rc=$?
+	grep -E '^(not )?ok ' "$log/connectors"
+	count connectors "$log/connectors" "$rc"
+fi
+
+for t in tests/e2e/t*.sh; do
+	case $t in *"$filter"*) ;; *) continue ;; esac
+	name=$(basename "$t" .sh)
+	echo "# $name"
+	start=$(date +%s.%N)
+	timeout 300 bash "$t" >"$log/$name" 2>&1
+	rc=$?
+	grep -q '^not ok' "$log/$name" || [ $rc -ne 0 ] && sed 's/^/#   /' "$log/$name" | tail -60
+	grep -E '^(not )?ok ' "$log/$name"
+	count "$name" "$log/$name" "$rc"
+	awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "#   %.1f s\n", e - s }'
+done
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
