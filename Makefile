@@ -14,7 +14,7 @@ STATIC_LDFLAGS := -static -s
 LIBS    := -ljansson -lpthread
 
 DRIVER      := $(BUILD)/bin/airbyte-replication-driver
-LIB_SRC     := $(wildcard src/util/*.c src/protocol/*.c src/store/*.c src/driver/*.c)
+LIB_SRC     := $(filter-out src/cli/%,$(wildcard src/*/*.c))
 CLI_SRC     := $(wildcard src/cli/*.c)
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -38,6 +38,7 @@ $(DRIVER): $(CLI_OBJ) $(BUILD)/libdriver.a
 	$(CC) $(STATIC_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdriver.a $(LIBS)
 
 include connectors/connectors.mk
+-include bench/bench.mk
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdriver.a
 	@mkdir -p $(dir $@)

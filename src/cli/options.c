@@ -12,7 +12,8 @@ enum {
 	OPT_COMMAND = 256, OPT_REPLICATION, OPT_PIPES, OPT_SECRETS, OPT_STORAGE,
 	OPT_STORE_PATH, OPT_STORE, OPT_SRC_EP, OPT_DST_EP, OPT_SRC_CFG, OPT_DST_CFG,
 	OPT_CATALOG, OPT_CONNECT_TO, OPT_HEARTBEAT, OPT_GRACE, OPT_DRAIN, OPT_MAX_LINE,
-	OPT_LOG_LEVEL, OPT_VERSION,
+	OPT_LOG_LEVEL, OPT_VERSION, OPT_SCHEMA, OPT_DATA, OPT_CRON, OPT_NEXT, OPT_STREAM,
+	OPT_JSON, OPT_WATCH,
 };
 
 /* flag, environment variable, default */
@@ -109,7 +110,7 @@ static const char *own(struct options *o, char *s)
 int options_parse(struct options *o, int argc, char **argv)
 {
 	const char *val[NSETTINGS] = { 0 };
-	struct option longs[NSETTINGS + 4];
+	struct option longs[NSETTINGS + 11];
 	size_t n = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -119,6 +120,13 @@ int options_parse(struct options *o, int argc, char **argv)
 	longs[n++] = (struct option){ "command", required_argument, NULL, OPT_COMMAND };
 	longs[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	longs[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+	longs[n++] = (struct option){ "schema", required_argument, NULL, OPT_SCHEMA };
+	longs[n++] = (struct option){ "data", required_argument, NULL, OPT_DATA };
+	longs[n++] = (struct option){ "cron", required_argument, NULL, OPT_CRON };
+	longs[n++] = (struct option){ "next", required_argument, NULL, OPT_NEXT };
+	longs[n++] = (struct option){ "stream", required_argument, NULL, OPT_STREAM };
+	longs[n++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
+	longs[n++] = (struct option){ "watch", no_argument, NULL, OPT_WATCH };
 	longs[n] = (struct option){ 0 };
 
 	optind = 1;
@@ -131,6 +139,25 @@ int options_parse(struct options *o, int argc, char **argv)
 			o->version = true;
 		} else if (c == OPT_COMMAND) {
 			o->command = optarg;
+		} else if (c == OPT_SCHEMA) {
+			o->schema = optarg;
+		} else if (c == OPT_DATA) {
+			o->data = optarg;
+		} else if (c == OPT_CRON) {
+			o->cron = optarg;
+		} else if (c == OPT_STREAM) {
+			o->stream = optarg;
+		} else if (c == OPT_JSON) {
+			o->json = true;
+		} else if (c == OPT_WATCH) {
+			o->watch = true;
+		} else if (c == OPT_NEXT) {
+			char *end;
+			o->next = strtol(optarg, &end, 10);
+			if (*end || o->next < 1 || o->next > 100000) {
+				fprintf(stderr, "airbyte-replication-driver: --next wants a count from 1 to 100000, not '%s'\n", optarg);
+				return -EINVAL;
+			}
 		} else if (c == '?') {
 			fprintf(stderr, "airbyte-replication-driver: see --help for the options\n");
 			return -EINVAL;

@@ -15,6 +15,12 @@ struct options {
 	const char *store;          /* "local" (default) or "k8s" */
 	const char *log_level;
 	bool help, version;
+	/* command-specific flags */
+	const char *schema, *data;  /* validate */
+	const char *cron;           /* schedule */
+	long next;                  /* schedule --next N */
+	const char *stream;         /* state reset --stream */
+	bool json, watch;           /* progress, history */
 	bool pipes_dir_given;
 	struct driver_config cfg;
 	int nargs;                  /* positional words after the command */
