@@ -65,6 +65,8 @@ bool relay_can_read(const struct relay *r)
 
 ssize_t relay_read(struct relay *r, int fd)
 {
+	if (r->eof)
+		return 0; /* the final line may already use the spare byte */
 	if (r->out_end == r->out_off || r->fill == r->cap)
 		relay_compact(r);
 	if (r->fill == r->cap) {
