@@ -5,12 +5,12 @@
 
 CC      ?= gcc
 BUILD   ?= build
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O2 -g -ffunction-sections -fdata-sections
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
 ALL_CFLAGS = -std=c17 $(WARN) $(CFLAGS) $(CPPFLAGS)
 # The driver runs inside arbitrary connector images: no shared libraries.
-STATIC_LDFLAGS := -static -s
+STATIC_LDFLAGS := -static -s -Wl,--gc-sections
 LIBS    := -ljansson -lpthread
 
 DRIVER      := $(BUILD)/bin/airbyte-replication-driver
@@ -27,7 +27,8 @@ driver: $(DRIVER)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libdriver.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -19,6 +19,7 @@
 
 #include "driver/child.h"
 #include "driver/control.h"
+#include "driver/persister.h"
 #include "driver/roles.h"
 #include "driver/runtime.h"
 #include "protocol/scan.h"
@@ -48,6 +49,9 @@ struct destination {
 	json_t *source_stats;     /* last stats message from the source */
 	json_t *estimates;        /* last ESTIMATE trace per stream */
 	uint64_t state_commits, state_ignored;
+	struct persister persist;
+	uint64_t state_seq;       /* states handed to the persister */
+	json_t *undurable;        /* [{seq, records|null}] not yet durable */
 	bool source_done, source_gone;
 	int source_code;
 	int64_t source_end, term_at, next_stats;
@@ -220,27 +224,27 @@ static void commit_state(struct destination *d, const json_t *state)
 				"type", state_type_name(state_doc_type(merged)),
 				"updated_at", json_time(wall_ms()), "run", (json_int_t)d->run,
 				"state", merged);
-	r = doc ? store_save_state(&d->store, doc) : -ENOMEM;
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
-	if (r < 0) {
-		/* the old state file is intact: nothing committed is lost */
-		dest_fail(d, EXIT_FAILED, "cannot persist the state to '%s': %s",
-			  d->store.state_path, strerror(-r));
+	if (!text) {
+		dest_fail(d, EXIT_FAILED, "out of memory while committing a state");
 		json_decref(merged);
 		return;
 	}
+	size_t len = strlen(text);
+	text[len] = '\n'; /* the terminator is not written */
+	persister_submit(&d->persist, text, len + 1, ++d->state_seq);
 	json_decref(d->state);
 	d->state = merged;
-	d->state_commits++;
 
+	/* its record counts apply once it is durable */
 	json_t *note = match_note(d, state, &idx);
+	json_array_append_new(d->undurable, json_pack("{s:I, s:O?}", "seq", (json_int_t)d->state_seq,
+						      "records", json_object_get(note, "records")));
 	if (!note) {
-		log_warn("committed a state the source did not send in this form; record counts are not updated");
+		log_warn("committing a state the source did not send in this form; record counts are not updated");
 		return;
 	}
-	json_t *records = json_object_get(note, "records");
-	for (size_t i = 0; i < d->cat.n; i++)
-		d->committed[i] = (uint64_t)json_integer_value(json_array_get(records, i));
 	/* destinationStats.recordCount: records since the previous state */
 	json_t *dstats = json_object_get(state, "destinationStats");
 	json_t *sstats = json_object_get(note, "source_stats");
@@ -254,6 +258,30 @@ static void commit_state(struct destination *d, const json_t *state)
 	/* notes up to this one are settled */
 	for (size_t i = 0; i <= idx; i++)
 		json_array_remove(d->pending, 0);
+}
+
+/* States the persister made durable are committed: count them. */
+static void settle_durable(struct destination *d)
+{
+	int err = 0;
+	uint64_t durable = persister_durable(&d->persist, &err);
+	uint64_t ticks;
+	if (read(d->persist.event_fd, &ticks, sizeof(ticks)) < 0) {
+		/* nothing new: fine */
+	}
+	if (err)
+		dest_fail(d, EXIT_FAILED, "cannot persist the state to '%s': %s; the previous state file is intact",
+			  d->store.state_path, strerror(-err));
+	while (json_array_size(d->undurable) > 0) {
+		json_t *e = json_array_get(d->undurable, 0);
+		if ((uint64_t)json_integer_value(json_object_get(e, "seq")) > durable)
+			break;
+		json_t *records = json_object_get(e, "records");
+		for (size_t i = 0; records && i < d->cat.n; i++)
+			d->committed[i] = (uint64_t)json_integer_value(json_array_get(records, i));
+		d->state_commits++;
+		json_array_remove(d->undurable, 0);
+	}
 }
 
 /* --- destination connector output ---------------------------------------- */
@@ -530,9 +558,10 @@ static void dest_loop(struct destination *d)
 
 	d->next_stats = now_ms() + STATS_INTERVAL_MS;
 	while (!(d->conn.exited && d->conn.out_fd < 0 && d->conn.err_fd < 0)) {
-		struct pollfd p[4];
+		struct pollfd p[5];
 		int np = 0, i_ctl = -1, i_out = -1, i_err = -1;
 		p[np++] = (struct pollfd){ .fd = d->sfd, .events = POLLIN };
+		p[np++] = (struct pollfd){ .fd = d->persist.event_fd, .events = POLLIN };
 		if (d->ctl.fd >= 0) {
 			i_ctl = np;
 			p[np++] = (struct pollfd){ .fd = d->ctl.fd, .events = POLLIN };
@@ -574,6 +603,8 @@ static void dest_loop(struct destination *d)
 			drain_connector_output(d);
 		if (i_err >= 0 && p[i_err].revents)
 			runtime_drain_stderr(&d->conn, &d->errbuf);
+		if (p[1].revents)
+			settle_durable(d);
 		if (!d->conn.exited)
 			child_reap(known, 1);
 
@@ -627,6 +658,8 @@ static int dest_finish(struct destination *d)
 		if (!d->source_done)
 			dest_fail(d, EXIT_FAILED, "the source did not finish after the destination connector exited");
 	}
+	persister_flush(&d->persist);
+	settle_durable(d);
 	int code = d->code;
 	dest_record_run(d, code);
 	if (d->ctl.fd >= 0)
@@ -686,13 +719,19 @@ static int dest_start(struct destination *d)
 		return EXIT_FAILED;
 	}
 	d->run = store_run_count(&d->store) + 1;
+	d->undurable = json_array();
+	r = persister_start(&d->persist, d->store.state_path);
+	if (r < 0 || !d->undurable) {
+		log_error("cannot start the state writer: %s", strerror(r < 0 ? -r : ENOMEM));
+		return EXIT_FAILED;
+	}
 	return prepare_pipes(d);
 }
 
 int destination_role(const struct driver_config *cfg)
 {
 	struct destination d = { .cfg = cfg, .listen_fd = -1, .keeper_fd = -1,
-				 .ctl = { .fd = -1 } };
+				 .ctl = { .fd = -1 }, .persist = { .event_fd = -1 } };
 	int code;
 
 	d.conn.out_fd = d.conn.err_fd = -1;
@@ -724,6 +763,8 @@ int destination_role(const struct driver_config *cfg)
 	}
 	if (d.conn.pid > 0)
 		kill(-d.conn.pid, SIGKILL);
+	persister_stop(&d.persist);
+	json_decref(d.undurable);
 	close_keeper(&d);
 	if (d.listen_fd >= 0)
 		close(d.listen_fd);

@@ -1,0 +1,123 @@
+#include "driver/persister.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+
+static void *persister_main(void *arg)
+{
+	struct persister *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->text && !p->stop)
+			pthread_cond_wait(&p->wake, &p->mu);
+		if (!p->text)
+			break;
+		char *text = p->text;
+		size_t len = p->len;
+		uint64_t seq = p->submitted;
+		p->text = NULL;
+		p->writing = seq;
+		pthread_mutex_unlock(&p->mu);
+
+		int r = fs_write_atomic(p->path, text, len, 0644, true);
+		free(text);
+
+		pthread_mutex_lock(&p->mu);
+		p->writing = 0;
+		if (r < 0 && !p->error)
+			p->error = r;
+		if (r == 0)
+			p->durable = seq;
+		pthread_cond_broadcast(&p->idle);
+		uint64_t one = 1;
+		if (write(p->event_fd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow in practice; nothing to do */
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int persister_start(struct persister *p, const char *path)
+{
+	memset(p, 0, sizeof(*p));
+	p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->path = strdup(path);
+	if (p->event_fd < 0 || !p->path) {
+		int r = p->event_fd < 0 ? -errno : -ENOMEM;
+		persister_stop(p);
+		return r;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	pthread_cond_init(&p->idle, NULL);
+	int r = pthread_create(&p->thread, NULL, persister_main, p);
+	if (r) {
+		persister_stop(p);
+		return -r;
+	}
+	p->running = true;
+	return 0;
+}
+
+void persister_submit(struct persister *p, char *text, size_t len, uint64_t seq)
+{
+	pthread_mutex_lock(&p->mu);
+	free(p->text); /* superseded: the new state contains it */
+	p->text = text;
+	p->len = len;
+	p->submitted = seq;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->mu);
+}
+
+uint64_t persister_durable(struct persister *p, int *error)
+{
+	uint64_t n;
+	pthread_mutex_lock(&p->mu);
+	n = p->durable;
+	if (error)
+		*error = p->error;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+int persister_flush(struct persister *p)
+{
+	int r;
+	if (!p->running)
+		return p->error;
+	pthread_mutex_lock(&p->mu);
+	while (p->text || p->writing)
+		pthread_cond_wait(&p->idle, &p->mu);
+	r = p->error;
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+void persister_stop(struct persister *p)
+{
+	if (p->running) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = true;
+		pthread_cond_signal(&p->wake);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->wake);
+		pthread_cond_destroy(&p->idle);
+		p->running = false;
+	}
+	free(p->text);
+	free(p->path);
+	if (p->event_fd >= 0)
+		close(p->event_fd);
+	p->text = p->path = NULL;
+	p->event_fd = -1;
+}

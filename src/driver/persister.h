@@ -1,0 +1,43 @@
+/*
+ * persister.h - durable state writes off the destination driver's loop.
+ *
+ * The loop merges each STATE the destination emits and hands the
+ * serialised document to a thread that writes it atomically and durably
+ * (temp file, fsync, rename, fsync dir).  When states arrive faster than
+ * the disk takes them, only the latest is written: each one contains all
+ * earlier ones.  A state counts as committed only once it is durable; the
+ * loop learns that through an eventfd and persister_durable().
+ */
+#ifndef AB_PERSISTER_H
+#define AB_PERSISTER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct persister {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake, idle;
+	char *path;
+	char *text;            /* next document to write (owned), or NULL */
+	size_t len;
+	uint64_t submitted, writing, durable;
+	int error;             /* first write error, -errno */
+	bool stop, running;
+	int event_fd;          /* readable when durable moved */
+};
+
+/* Start the thread writing to path.  0 or -errno. */
+int persister_start(struct persister *p, const char *path);
+/* Queue text (stolen, malloc'ed) as state number seq (increasing). */
+void persister_submit(struct persister *p, char *text, size_t len, uint64_t seq);
+/* The highest durable seq, and the first error (0 if none). */
+uint64_t persister_durable(struct persister *p, int *error);
+/* Wait until everything submitted is durable or failed; returns error. */
+int persister_flush(struct persister *p);
+/* Flush, stop the thread, free everything.  Accepts a never-started one. */
+void persister_stop(struct persister *p);
+
+#endif
