@@ -186,7 +186,8 @@ static int on_line(void *ctx, const char *line, size_t len,
 static int source_connect(struct source *s, const char *sock)
 {
 	int64_t deadline = now_ms() + (int64_t)(s->cfg->connect_timeout * 1000);
-	int delay = 10;
+	int64_t started = now_ms();
+	int delay = 1;
 	bool said = false;
 
 	for (;;) {
@@ -197,7 +198,7 @@ static int source_connect(struct source *s, const char *sock)
 			log_error("cannot connect to '%s': %s", sock, strerror(-r));
 			return EXIT_FAILED;
 		}
-		if (!said) {
+		if (!said && now_ms() - started > 50) {
 			log_info("waiting for the destination driver on '%s'", sock);
 			said = true;
 		}
@@ -214,7 +215,9 @@ static int source_connect(struct source *s, const char *sock)
 				return 128 + sig;
 			}
 		}
-		delay = delay < 500 ? delay * 2 : 500;
+		/* poll fast at first: with `run` the destination is ready in ms */
+		if (now_ms() - started > 50)
+			delay = delay < 500 ? delay * 2 : 500;
 	}
 }
 

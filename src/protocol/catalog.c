@@ -52,6 +52,8 @@ int catalog_from_json(struct catalog *c, const json_t *doc, struct ab_error *err
 		st->destination_sync_mode = dup_string_member(cs, "destination_sync_mode");
 		if (!st->name)
 			goto nomem;
+		st->name_len = strlen(st->name);
+		st->ns_len = st->ns ? strlen(st->ns) : 0;
 		size_t h = hash_bytes(name, strlen(name)) & (c->nslots - 1);
 		while (c->slots[h])
 			h = (h + 1) & (c->nslots - 1);
@@ -92,17 +94,19 @@ void catalog_release(struct catalog *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static bool str_eq(const char *a, const char *b, size_t blen)
+static bool name_eq(const struct catalog_stream *s, const char *name, size_t len)
 {
-	return a && strlen(a) == blen && memcmp(a, b, blen) == 0;
+	return s->name_len == len && memcmp(s->name, name, len) == 0;
 }
 
 static bool stream_matches(const struct catalog_stream *s, const char *name,
 			   size_t name_len, const char *ns, size_t ns_len)
 {
-	if (!str_eq(s->name, name, name_len))
+	if (!name_eq(s, name, name_len))
 		return false;
-	return ns ? str_eq(s->ns, ns, ns_len) : s->ns == NULL;
+	if (!ns)
+		return s->ns == NULL;
+	return s->ns && s->ns_len == ns_len && memcmp(s->ns, ns, ns_len) == 0;
 }
 
 long catalog_find(struct catalog *c, const char *name, size_t name_len,
@@ -121,7 +125,7 @@ long catalog_find(struct catalog *c, const char *name, size_t name_len,
 			c->last = i;
 			return (long)i;
 		}
-		if (!ns && str_eq(c->streams[i].name, name, name_len)) {
+		if (!ns && name_eq(&c->streams[i], name, name_len)) {
 			by_name = (long)i;
 			name_hits++;
 		}

@@ -13,6 +13,7 @@
 struct catalog_stream {
 	char *name;
 	char *ns;                 /* NULL when the stream has no namespace */
+	size_t name_len, ns_len;  /* cached: lookups run once per record */
 	char *sync_mode;          /* "full_refresh", "incremental", ... */
 	char *destination_sync_mode;
 };

@@ -5,14 +5,28 @@
  * The scanner is a small state machine (value / key / after-value) joined by
  * gotos.  Nesting lives in a bit stack (1 = parent is an object) instead of
  * recursion, so a hostile line cannot blow the C stack.  String contents go
- * through a word-at-a-time loop that stops only at '"', '\\', bytes < 0x20
- * and bytes >= 0x80; scan_plain() is the loop to replace with SIMD.
+ * through a fast loop that stops only at '"', '\\', bytes < 0x20 and bytes
+ * >= 0x80 (find_special()); non-ASCII runs are then checked as UTF-8.
+ *
+ * The whole scanner is one always-inline body, scan_body(), instantiated once
+ * per implementation so that each gets its string kernel inlined:
+ *
+ *   SCALAR  8 bytes at a time with the zero-byte tricks; byte-wise UTF-8
+ *   SSE2    16 bytes at a time (x86-64 baseline); byte-wise UTF-8
+ *   AVX2    32/64 bytes at a time; 32-byte vectorised UTF-8 validation
+ *
+ * ab_scan_line() calls through a pointer chosen once, on first use, from
+ * __builtin_cpu_supports().  All three give identical results, error offsets
+ * included: the SIMD kernels only ever skip bytes that the scalar path would
+ * accept, and every error is reported by the same byte-wise code.
  *
  * Every read is bounded by the end pointer: the line is not NUL-terminated.
  */
 #include "protocol/scan.h"
+#include "protocol/scan_simd.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -97,6 +111,9 @@ static inline long hex4(const uchar *p)
 
 static inline const uchar *skip_ws(const uchar *p, const uchar *e)
 {
+	/* compact JSON: the next byte is almost never blank */
+	if (likely(p < e && *p > ' '))
+		return p;
 	while (p < e && is_ws(*p))
 		p++;
 	return p;
@@ -190,11 +207,25 @@ bad:
  * contents hold a backslash escape.
  */
 static inline __attribute__((always_inline))
-const uchar *scan_string(const uchar *p, const uchar *e, bool *escaped,
-			 struct fail *f)
+const uchar *find_special(const uchar *p, const uchar *e, const uchar *base,
+			  const enum ab_scan_impl impl)
+{
+#if AB_SCAN_HAVE_X86
+	if (impl == AB_SCAN_AVX2)
+		return plain_avx2(p, e, base);
+	if (impl == AB_SCAN_SSE2)
+		return plain_sse2(p, e, base);
+#endif
+	return scan_plain(p, e);
+}
+
+static inline __attribute__((always_inline))
+const uchar *scan_string(const uchar *p, const uchar *e, const uchar *base,
+			 bool *escaped, struct fail *f,
+			 const enum ab_scan_impl impl)
 {
 	for (;;) {
-		p = scan_plain(p, e);
+		p = find_special(p, e, base, impl);
 		if (unlikely(p == e)) {
 			f->at = p;
 			f->msg = "unterminated string";
@@ -225,9 +256,22 @@ const uchar *scan_string(const uchar *p, const uchar *e, bool *escaped,
 			f->msg = "control character in string";
 			return NULL;
 		} else {
-			p = scan_utf8(p, e, f);
-			if (!p)
-				return NULL;
+#if AB_SCAN_HAVE_X86
+			if (impl == AB_SCAN_AVX2) {
+				const uchar *r = utf8_avx2(p, e, base);
+
+				if (r) {
+					p = r;
+					continue;
+				}
+			}
+#endif
+			/* a run of non-ASCII: stay byte-wise until it ends */
+			do {
+				p = scan_utf8(p, e, f);
+				if (!p)
+					return NULL;
+			} while (p < e && *p >= 0x80);
 		}
 	}
 unterminated:
@@ -388,7 +432,9 @@ static int fail_at(struct ab_scan *out, const uchar *base, const uchar *at,
 	return -EINVAL;
 }
 
-int ab_scan_line(const char *line, size_t len, struct ab_scan *out)
+static inline __attribute__((always_inline))
+int scan_body(const char *line, size_t len, struct ab_scan *out,
+	      const enum ab_scan_impl impl)
 {
 	const uchar *const base = (const uchar *)line;
 	const uchar *p = base, *e = base + len;
@@ -441,7 +487,7 @@ value:
 	case '"':
 		s = p + 1;
 		escaped = false;
-		p = scan_string(s, e, &escaped, &f);
+		p = scan_string(s, e, base, &escaped, &f, impl);
 		if (unlikely(!p))
 			return fail_at(out, base, f.at, f.msg);
 		if (unlikely(pend)) {
@@ -489,7 +535,7 @@ key:
 		return fail_at(out, base, p, "expected string key");
 	s = p + 1;
 	escaped = false;
-	p = scan_string(s, e, &escaped, &f);
+	p = scan_string(s, e, base, &escaped, &f, impl);
 	if (unlikely(!p))
 		return fail_at(out, base, f.at, f.msg);
 	/* keys written with escapes never match: no decoding on the hot path */
@@ -551,6 +597,110 @@ done:
 		out->stream_escaped = out->ns_escaped = false;
 	}
 	return 0;
+}
+
+static int scan_line_scalar(const char *line, size_t len, struct ab_scan *out)
+{
+	return scan_body(line, len, out, AB_SCAN_SCALAR);
+}
+
+#if AB_SCAN_HAVE_X86
+static int scan_line_sse2(const char *line, size_t len, struct ab_scan *out)
+{
+	return scan_body(line, len, out, AB_SCAN_SSE2);
+}
+
+static AB_AVX2 int scan_line_avx2(const char *line, size_t len,
+				  struct ab_scan *out)
+{
+	return scan_body(line, len, out, AB_SCAN_AVX2);
+}
+#endif
+
+typedef int scan_fn(const char *line, size_t len, struct ab_scan *out);
+
+static scan_fn *impl_fn(enum ab_scan_impl impl)
+{
+	switch (impl) {
+	case AB_SCAN_SCALAR:
+		return scan_line_scalar;
+#if AB_SCAN_HAVE_X86
+	case AB_SCAN_SSE2:
+		return scan_line_sse2;
+	case AB_SCAN_AVX2:
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx2") ? scan_line_avx2 : NULL;
+#endif
+	default:
+		return NULL;
+	}
+}
+
+static enum ab_scan_impl best_impl(void)
+{
+	if (impl_fn(AB_SCAN_AVX2))
+		return AB_SCAN_AVX2;
+	if (impl_fn(AB_SCAN_SSE2))
+		return AB_SCAN_SSE2;
+	return AB_SCAN_SCALAR;
+}
+
+static int scan_line_first(const char *line, size_t len, struct ab_scan *out);
+
+/* Relaxed atomics: a plain load on the hot path, no torn pointer. */
+static _Atomic(scan_fn *) scan_line_fn = scan_line_first;
+static _Atomic enum ab_scan_impl scan_impl_now = AB_SCAN_AUTO;
+
+/* The first call picks the implementation (any racing thread picks the same). */
+static int scan_line_first(const char *line, size_t len, struct ab_scan *out)
+{
+	ab_scan_force_impl(AB_SCAN_AUTO);
+	return atomic_load_explicit(&scan_line_fn, memory_order_relaxed)(
+		line, len, out);
+}
+
+int ab_scan_line(const char *line, size_t len, struct ab_scan *out)
+{
+	return atomic_load_explicit(&scan_line_fn, memory_order_relaxed)(
+		line, len, out);
+}
+
+bool ab_scan_impl_available(enum ab_scan_impl impl)
+{
+	return impl == AB_SCAN_AUTO || impl_fn(impl) != NULL;
+}
+
+int ab_scan_force_impl(enum ab_scan_impl impl)
+{
+	scan_fn *fn;
+
+	if (impl == AB_SCAN_AUTO)
+		impl = best_impl();
+	fn = impl_fn(impl);
+	if (!fn)
+		return -ENOTSUP;
+	atomic_store_explicit(&scan_impl_now, impl, memory_order_relaxed);
+	atomic_store_explicit(&scan_line_fn, fn, memory_order_relaxed);
+	return 0;
+}
+
+enum ab_scan_impl ab_scan_current_impl(void)
+{
+	enum ab_scan_impl impl;
+
+	impl = atomic_load_explicit(&scan_impl_now, memory_order_relaxed);
+	return impl == AB_SCAN_AUTO ? best_impl() : impl;
+}
+
+const char *ab_scan_impl_name(enum ab_scan_impl impl)
+{
+	switch (impl) {
+	case AB_SCAN_AUTO: return "auto";
+	case AB_SCAN_SCALAR: return "scalar";
+	case AB_SCAN_SSE2: return "sse2";
+	case AB_SCAN_AVX2: return "avx2";
+	}
+	return "unknown";
 }
 
 static size_t put_utf8(char *dst, unsigned long cp)

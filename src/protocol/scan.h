@@ -63,6 +63,30 @@ struct ab_scan {
 int ab_scan_line(const char *line, size_t len, struct ab_scan *out);
 
 /*
+ * Implementations of ab_scan_line().  All give identical results (return
+ * value, type, pointers, lengths, error message and offset); they differ in
+ * speed only.  The best one the CPU supports is picked on first use.
+ */
+enum ab_scan_impl {
+	AB_SCAN_AUTO = 0,       /* best available (the default) */
+	AB_SCAN_SCALAR,         /* portable C, 8 bytes at a time */
+	AB_SCAN_SSE2,           /* x86 only: 16-byte string scanning */
+	AB_SCAN_AVX2,           /* x86 with AVX2: 32-byte scanning and UTF-8 */
+};
+
+/*
+ * For tests and benchmarks: make ab_scan_line() use impl from now on, for
+ * every thread (not meant to be called while other threads scan).  Returns
+ * 0, or -ENOTSUP when impl is not built in or the CPU lacks it.
+ */
+int ab_scan_force_impl(enum ab_scan_impl impl);
+
+/* Whether impl can be forced here; the one in use; "scalar", "sse2", ... */
+bool ab_scan_impl_available(enum ab_scan_impl impl);
+enum ab_scan_impl ab_scan_current_impl(void);
+const char *ab_scan_impl_name(enum ab_scan_impl impl);
+
+/*
  * The protocol name of a type ("RECORD", ...); "NONE" for AB_MSG_NONE,
  * "UNKNOWN" for a value out of range.
  */

@@ -1,0 +1,242 @@
+/*
+ * scan_simd.h - SIMD kernels for the line scanner (private to scan.c).
+ *
+ * Two kinds of kernel, each in an SSE2 (x86-64 baseline) and an AVX2 form:
+ *
+ *   plain_*()  first byte in [p, e) that is '"', '\\', < 0x20 or >= 0x80
+ *   utf8_*()   validate a window of non-ASCII string contents at once
+ *              (AVX2 only: the nibble lookups need pshufb)
+ *
+ * The AVX2 kernels carry __attribute__((target("avx2"))) and are only ever
+ * inlined into scan.c's AVX2 instance of the scanner, which is only called
+ * when __builtin_cpu_supports("avx2") said yes.
+ *
+ * No kernel reads outside [base, e): a vector that would run past e is
+ * loaded so that it ends exactly at e (when the line is long enough) and the
+ * bytes before p are shifted out of the mask; shorter lines go byte-wise.
+ */
+#ifndef AB_SCAN_SIMD_H
+#define AB_SCAN_SIMD_H
+
+#include <stdint.h>
+
+#if defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__))
+#define AB_SCAN_HAVE_X86 1
+#include <immintrin.h>
+#else
+#define AB_SCAN_HAVE_X86 0
+#endif
+
+#if AB_SCAN_HAVE_X86
+
+#define AB_AVX2 __attribute__((target("avx2")))
+
+/* ---- SSE2 ---------------------------------------------------------------- */
+
+/* Bit i set when byte i of v is '"', '\\', < 0x20 or >= 0x80. */
+static inline __attribute__((always_inline))
+unsigned special16(__m128i v)
+{
+	/* signed compare: 0x80..0xff are negative, so "< 0x20" takes them too */
+	__m128i m = _mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+
+static inline __attribute__((always_inline))
+const unsigned char *plain_sse2(const unsigned char *p, const unsigned char *e,
+				const unsigned char *base)
+{
+	unsigned m;
+
+	while (e - p >= 16) {
+		m = special16(_mm_loadu_si128((const __m128i *)(const void *)p));
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+	if (p == e)
+		return e;
+	if (e - base >= 16) {
+		/* the last 16 bytes of the line; drop those before p */
+		const unsigned char *t = e - 16;
+
+		m = special16(_mm_loadu_si128((const __m128i *)(const void *)t));
+		m >>= (unsigned)(p - t);
+		return m ? p + __builtin_ctz(m) : e;
+	}
+	while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+/* ---- AVX2 ---------------------------------------------------------------- */
+
+static inline __attribute__((always_inline)) AB_AVX2
+uint32_t special32(__m256i v)
+{
+	__m256i m = _mm256_or_si256(
+		_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')),
+				_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))),
+		_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v));
+
+	return (uint32_t)_mm256_movemask_epi8(m);
+}
+
+static inline __attribute__((always_inline)) AB_AVX2
+__m256i load32(const unsigned char *p)
+{
+	return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+static inline __attribute__((always_inline)) AB_AVX2
+const unsigned char *plain_avx2(const unsigned char *p, const unsigned char *e,
+				const unsigned char *base)
+{
+	uint32_t m;
+
+	while (e - p >= 64) {
+		/* two vectors per round for long text */
+		uint32_t m0 = special32(load32(p));
+		uint32_t m1 = special32(load32(p + 32));
+		uint64_t mm = (uint64_t)m1 << 32 | m0;
+
+		if (mm)
+			return p + __builtin_ctzll(mm);
+		p += 64;
+	}
+	if (e - p >= 32) {
+		m = special32(load32(p));
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 32;
+	}
+	if (p == e)
+		return e;
+	if (e - base >= 32) {
+		const unsigned char *t = e - 32;
+
+		m = special32(load32(t)) >> (unsigned)(p - t);
+		return m ? p + __builtin_ctz(m) : e;
+	}
+	return plain_sse2(p, e, base);
+}
+
+/*
+ * Vectorised UTF-8 check of the window q[0..32) (Keiser & Lemire, "Validating
+ * UTF-8 in less than one instruction per byte", the lookup algorithm).  The
+ * previous bytes come from unaligned loads at q-1, q-2, q-3: they are ASCII,
+ * JSON structure or the ends of sequences already found complete, so they
+ * raise no error of their own.
+ *
+ * q is at a non-ASCII byte on a sequence boundary.  Only the bytes before the
+ * first '"', '\\' or control byte L (and L itself, where a cut sequence would
+ * show) are looked at.  Returns q + B, B >= 1, where every sequence before B
+ * is complete and valid and q[B] starts a new one (or is ASCII); or NULL when
+ * the window has an error or is too short to be worth it: the caller then
+ * goes byte-wise and finds the exact offset exactly as the scalar path does.
+ */
+static inline __attribute__((always_inline)) AB_AVX2
+const unsigned char *utf8_avx2(const unsigned char *q, const unsigned char *e,
+			       const unsigned char *base)
+{
+	enum {
+		TOO_SHORT = 1 << 0, TOO_LONG = 1 << 1, OVERLONG_3 = 1 << 2,
+		TOO_LARGE = 1 << 3, SURROGATE = 1 << 4, OVERLONG_2 = 1 << 5,
+		TOO_LARGE_1000 = 1 << 6, OVERLONG_4 = 1 << 6, TWO_CONTS = 1 << 7,
+		CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS,
+	};
+	__m256i in, p1, p2, p3, nib, b1h, b1l, b2h, sc, must, err;
+	uint32_t sp, lim, bad, noncont;
+	unsigned m;
+
+	if (e - q < 32 || q - base < 3)
+		return NULL;
+	in = load32(q);
+	sp = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+		_mm256_or_si256(_mm256_cmpeq_epi8(in, _mm256_set1_epi8('"')),
+				_mm256_cmpeq_epi8(in, _mm256_set1_epi8('\\'))),
+		_mm256_cmpeq_epi8(_mm256_min_epu8(in, _mm256_set1_epi8(0x1f)),
+				  in)));
+	m = sp ? (unsigned)__builtin_ctz(sp) + 1 : 32;
+	if (m < 5)
+		return NULL;
+	lim = m == 32 ? ~(uint32_t)0 : ((uint32_t)1 << m) - 1;
+	p1 = load32(q - 1);
+	p2 = load32(q - 2);
+	p3 = load32(q - 3);
+	nib = _mm256_set1_epi8(0x0f);
+
+	b1h = _mm256_shuffle_epi8(_mm256_setr_epi8(
+		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+		TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
+		TOO_SHORT | OVERLONG_2,
+		TOO_SHORT,
+		TOO_SHORT | OVERLONG_3 | SURROGATE,
+		TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
+		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+		TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
+		TOO_SHORT | OVERLONG_2,
+		TOO_SHORT,
+		TOO_SHORT | OVERLONG_3 | SURROGATE,
+		TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4),
+		_mm256_and_si256(_mm256_srli_epi16(p1, 4), nib));
+#define LOW_ROW \
+		CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4, \
+		CARRY | OVERLONG_2, \
+		CARRY, \
+		CARRY, \
+		CARRY | TOO_LARGE, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000, \
+		CARRY | TOO_LARGE | TOO_LARGE_1000
+	b1l = _mm256_shuffle_epi8(_mm256_setr_epi8(LOW_ROW, LOW_ROW),
+				  _mm256_and_si256(p1, nib));
+#undef LOW_ROW
+#define HIGH_ROW \
+		TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, \
+		TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, \
+		TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | \
+			TOO_LARGE_1000 | OVERLONG_4, \
+		TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE, \
+		TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE, \
+		TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE, \
+		TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT
+	b2h = _mm256_shuffle_epi8(_mm256_setr_epi8(HIGH_ROW, HIGH_ROW),
+				  _mm256_and_si256(_mm256_srli_epi16(in, 4), nib));
+#undef HIGH_ROW
+	sc = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
+	/* third and fourth bytes of 3- and 4-byte sequences */
+	must = _mm256_and_si256(_mm256_or_si256(
+		_mm256_subs_epu8(p2, _mm256_set1_epi8(0xe0 - 0x80)),
+		_mm256_subs_epu8(p3, _mm256_set1_epi8((char)(0xf0 - 0x80)))),
+		_mm256_set1_epi8((char)0x80));
+	err = _mm256_xor_si256(must, sc);
+	bad = ~(uint32_t)_mm256_movemask_epi8(
+		_mm256_cmpeq_epi8(err, _mm256_setzero_si256()));
+	if (bad & lim)
+		return NULL;
+	/* continuation bytes are 0x80..0xbf: below -64 as signed */
+	noncont = ~(uint32_t)_mm256_movemask_epi8(
+		_mm256_cmpgt_epi8(_mm256_set1_epi8(-64), in));
+	noncont &= lim & ~(uint32_t)1;
+	if (!noncont)
+		return NULL;
+	return q + (31 - __builtin_clz(noncont));
+}
+
+#endif /* AB_SCAN_HAVE_X86 */
+#endif
