@@ -7,5 +7,6 @@
 #include "cli/options.h"
 
 int cmd_state(struct options *o);
+int cmd_history(struct options *o);
 
 #endif

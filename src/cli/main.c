@@ -41,6 +41,7 @@ static const struct command {
 	{ "destination", cmd_destination, true },
 	{ "run", cmd_run, true },
 	{ "state", cmd_state, true },
+	{ "history", cmd_history, true },
 };
 
 int main(int argc, char **argv)

@@ -40,7 +40,7 @@ struct destination {
 	long run;
 	int64_t started_wall, started;
 	char sock_path[4096], fifo_path[4096];
-	int sfd, listen_fd, keeper_fd;
+	int sfd, listen_fd, keeper_fd, lock_fd;
 	struct control ctl;
 	struct child conn;
 	struct lines out, errbuf;
@@ -224,7 +224,7 @@ static void commit_state(struct destination *d, const json_t *state)
 				"type", state_type_name(state_doc_type(merged)),
 				"updated_at", json_time(wall_ms()), "run", (json_int_t)d->run,
 				"state", merged);
-	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!text) {
 		dest_fail(d, EXIT_FAILED, "out of memory while committing a state");
@@ -258,6 +258,11 @@ static void commit_state(struct destination *d, const json_t *state)
 	/* notes up to this one are settled */
 	for (size_t i = 0; i <= idx; i++)
 		json_array_remove(d->pending, 0);
+}
+
+static int commit_text(void *ctx, const char *text, size_t len)
+{
+	return store_commit_text(ctx, text, len);
 }
 
 /* States the persister made durable are committed: count them. */
@@ -694,6 +699,16 @@ static int dest_start(struct destination *d)
 			  cfg->replication, strerror(-r));
 		return EXIT_USAGE;
 	}
+	long holder = 0;
+	d->lock_fd = store_lock(&d->store, false, &holder);
+	if (d->lock_fd < 0) {
+		if (d->lock_fd == -EWOULDBLOCK)
+			log_error("replication '%s' is already running (process %ld holds '%s'); wait for it to finish",
+				  cfg->replication, holder, d->store.lock_path);
+		else
+			log_error("cannot lock '%s': %s", d->store.lock_path, strerror(-d->lock_fd));
+		return EXIT_USAGE;
+	}
 	json_t *doc = NULL;
 	r = store_load_state(&d->store, &doc, &err);
 	if (r < 0) {
@@ -720,7 +735,7 @@ static int dest_start(struct destination *d)
 	}
 	d->run = store_run_count(&d->store) + 1;
 	d->undurable = json_array();
-	r = persister_start(&d->persist, d->store.state_path);
+	r = persister_start(&d->persist, commit_text, &d->store);
 	if (r < 0 || !d->undurable) {
 		log_error("cannot start the state writer: %s", strerror(r < 0 ? -r : ENOMEM));
 		return EXIT_FAILED;
@@ -730,7 +745,7 @@ static int dest_start(struct destination *d)
 
 int destination_role(const struct driver_config *cfg)
 {
-	struct destination d = { .cfg = cfg, .listen_fd = -1, .keeper_fd = -1,
+	struct destination d = { .cfg = cfg, .listen_fd = -1, .keeper_fd = -1, .lock_fd = -1,
 				 .ctl = { .fd = -1 }, .persist = { .event_fd = -1 } };
 	int code;
 
@@ -784,6 +799,8 @@ int destination_role(const struct driver_config *cfg)
 	json_decref(d.estimates);
 	json_decref(d.source_stats);
 	free(d.committed);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd); /* last: the run is over */
 	store_release(&d.store);
 	catalog_release(&d.cat);
 	close(d.sfd);

@@ -6,7 +6,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "util/fs.h"
 
 static void *persister_main(void *arg)
 {
@@ -25,7 +24,7 @@ static void *persister_main(void *arg)
 		p->writing = seq;
 		pthread_mutex_unlock(&p->mu);
 
-		int r = fs_write_atomic(p->path, text, len, 0644, true);
+		int r = p->write(p->ctx, text, len);
 		free(text);
 
 		pthread_mutex_lock(&p->mu);
@@ -44,13 +43,14 @@ static void *persister_main(void *arg)
 	return NULL;
 }
 
-int persister_start(struct persister *p, const char *path)
+int persister_start(struct persister *p, persister_write_fn write, void *ctx)
 {
 	memset(p, 0, sizeof(*p));
+	p->write = write;
+	p->ctx = ctx;
 	p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	p->path = strdup(path);
-	if (p->event_fd < 0 || !p->path) {
-		int r = p->event_fd < 0 ? -errno : -ENOMEM;
+	if (p->event_fd < 0) {
+		int r = -errno;
 		persister_stop(p);
 		return r;
 	}
@@ -115,9 +115,8 @@ void persister_stop(struct persister *p)
 		p->running = false;
 	}
 	free(p->text);
-	free(p->path);
 	if (p->event_fd >= 0)
 		close(p->event_fd);
-	p->text = p->path = NULL;
+	p->text = NULL;
 	p->event_fd = -1;
 }

@@ -16,11 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Makes text durable; returns 0 or -errno.  Runs on the persister thread. */
+typedef int (*persister_write_fn)(void *ctx, const char *text, size_t len);
+
 struct persister {
 	pthread_t thread;
+	persister_write_fn write;
+	void *ctx;
 	pthread_mutex_t mu;
 	pthread_cond_t wake, idle;
-	char *path;
 	char *text;            /* next document to write (owned), or NULL */
 	size_t len;
 	uint64_t submitted, writing, durable;
@@ -29,8 +33,8 @@ struct persister {
 	int event_fd;          /* readable when durable moved */
 };
 
-/* Start the thread writing to path.  0 or -errno. */
-int persister_start(struct persister *p, const char *path);
+/* Start the thread; it calls write(ctx, ...) for each document.  0 or -errno. */
+int persister_start(struct persister *p, persister_write_fn write, void *ctx);
 /* Queue text (stolen, malloc'ed) as state number seq (increasing). */
 void persister_submit(struct persister *p, char *text, size_t len, uint64_t seq);
 /* The highest durable seq, and the first error (0 if none). */

@@ -186,10 +186,17 @@ int run_local(const struct driver_config *cfg, int argc, char **argv, bool priva
 		}
 	}
 	int stop_sig = 0;
+	int64_t dest_end = 0;
 	while (!roles[0].exited || !roles[1].exited) {
 		struct pollfd p = { .fd = sfd, .events = POLLIN };
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (poll(&p, 1, dest_end ? 100 : -1) < 0 && errno != EINTR)
 			break;
+		/* the destination has the last word: a source still waiting
+		 * (it never reached the destination) is not waited for long */
+		if (dest_end && !roles[1].exited && now_ms() - dest_end > 2000) {
+			kill(-roles[1].pid, SIGTERM);
+			dest_end = now_ms() + 60000;
+		}
 		int sig;
 		while ((sig = runtime_read_signal(sfd)) > 0) {
 			if (sig != SIGCHLD) {
@@ -206,6 +213,8 @@ int run_local(const struct driver_config *cfg, int argc, char **argv, bool priva
 				if (roles[i].pid == pid) {
 					roles[i].exited = true;
 					roles[i].status = status;
+					if (i == 0)
+						dest_end = now_ms();
 				}
 			}
 		}

@@ -284,9 +284,29 @@ bad_escape:
 	return NULL;
 }
 
+/*
+ * First non-digit in [p, e), or e.  Eight bytes at a time: x = w ^ '0' is
+ * below 10 exactly in the digit bytes, and (x & 0x7f) + 0x76 cannot carry
+ * out of its byte, so every flagged byte is exact.
+ */
+static inline const uchar *skip_digits(const uchar *p, const uchar *e)
+{
+	while (e - p >= 8) {
+		uint64_t x = load64(p) ^ (ONES * '0');
+		uint64_t m = (((x & ~HIGHS) + ONES * 0x76) | x) & HIGHS;
+
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
+	}
+	while (p < e && is_digit(*p))
+		p++;
+	return p;
+}
+
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? ; end of it or NULL. */
-static inline const uchar *scan_number(const uchar *p, const uchar *e,
-				       struct fail *f)
+static inline __attribute__((always_inline))
+const uchar *scan_number(const uchar *p, const uchar *e, struct fail *f)
 {
 	const uchar *start = p;
 
@@ -297,9 +317,7 @@ static inline const uchar *scan_number(const uchar *p, const uchar *e,
 	if (*p == '0') {
 		p++;
 	} else if (is_digit(*p)) {
-		do
-			p++;
-		while (p < e && is_digit(*p));
+		p = skip_digits(p + 1, e);
 	} else {
 		goto bad;
 	}
@@ -307,9 +325,7 @@ static inline const uchar *scan_number(const uchar *p, const uchar *e,
 		p++;
 		if (p == e || !is_digit(*p))
 			goto bad;
-		do
-			p++;
-		while (p < e && is_digit(*p));
+		p = skip_digits(p + 1, e);
 	}
 	if (p < e && (*p | 0x20) == 'e') {
 		p++;
@@ -599,19 +615,25 @@ done:
 	return 0;
 }
 
-static int scan_line_scalar(const char *line, size_t len, struct ab_scan *out)
+/*
+ * flatten: every helper is inlined into each instance, in particular the
+ * AVX2 kernels, which cannot be always_inline into the generic body.
+ */
+static __attribute__((flatten))
+int scan_line_scalar(const char *line, size_t len, struct ab_scan *out)
 {
 	return scan_body(line, len, out, AB_SCAN_SCALAR);
 }
 
 #if AB_SCAN_HAVE_X86
-static int scan_line_sse2(const char *line, size_t len, struct ab_scan *out)
+static __attribute__((flatten))
+int scan_line_sse2(const char *line, size_t len, struct ab_scan *out)
 {
 	return scan_body(line, len, out, AB_SCAN_SSE2);
 }
 
-static AB_AVX2 int scan_line_avx2(const char *line, size_t len,
-				  struct ab_scan *out)
+static AB_AVX2 __attribute__((flatten))
+int scan_line_avx2(const char *line, size_t len, struct ab_scan *out)
 {
 	return scan_body(line, len, out, AB_SCAN_AVX2);
 }

@@ -92,12 +92,19 @@ __m256i load32(const unsigned char *p)
 	return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
 
-static inline __attribute__((always_inline)) AB_AVX2
+static inline AB_AVX2
 const unsigned char *plain_avx2(const unsigned char *p, const unsigned char *e,
 				const unsigned char *base)
 {
 	uint32_t m;
 
+	if (e - p >= 32) {
+		/* most strings are short: one vector first */
+		m = special32(load32(p));
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 32;
+	}
 	while (e - p >= 64) {
 		/* two vectors per round for long text */
 		uint32_t m0 = special32(load32(p));
@@ -139,7 +146,7 @@ const unsigned char *plain_avx2(const unsigned char *p, const unsigned char *e,
  * the window has an error or is too short to be worth it: the caller then
  * goes byte-wise and finds the exact offset exactly as the scalar path does.
  */
-static inline __attribute__((always_inline)) AB_AVX2
+static inline AB_AVX2
 const unsigned char *utf8_avx2(const unsigned char *q, const unsigned char *e,
 			       const unsigned char *base)
 {

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "util/fs.h"
 
@@ -33,7 +36,10 @@ int store_open(struct store *s, const char *store_path, const char *replication,
 	s->state_path = fs_join(s->dir, "state.json");
 	s->stats_path = fs_join(s->dir, "stats.json");
 	s->history_path = fs_join(s->dir, "history.jsonl");
-	if (!s->state_path || !s->stats_path || !s->history_path) {
+	s->journal_path = fs_join(s->dir, "state-history.jsonl");
+	s->lock_path = fs_join(s->dir, "lock");
+	if (!s->state_path || !s->stats_path || !s->history_path || !s->journal_path ||
+	    !s->lock_path) {
 		store_release(s);
 		return -ENOMEM;
 	}
@@ -53,6 +59,8 @@ void store_release(struct store *s)
 	free(s->state_path);
 	free(s->stats_path);
 	free(s->history_path);
+	free(s->journal_path);
+	free(s->lock_path);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -133,4 +141,70 @@ long store_run_count(const struct store *s)
 		n += c == '\n';
 	fclose(f);
 	return n;
+}
+
+int store_commit_text(const struct store *s, const char *text, size_t len)
+{
+	while (len > 0 && text[len - 1] == '\n')
+		len--;
+	char *line = malloc(len + 1);
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, text, len);
+	line[len] = '\n';
+	int r = fs_write_atomic(s->state_path, line, len + 1, 0644, true);
+	if (r == 0) {
+		/* the journal is history, state.json the truth: no second fsync */
+		int fd = open(s->journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			fs_write_all(fd, line, len + 1);
+			close(fd);
+		}
+	}
+	free(line);
+	return r;
+}
+
+int store_read_journal(const struct store *s, json_t **entries)
+{
+	char *text = NULL;
+	size_t len;
+	*entries = json_array();
+	if (!*entries)
+		return -ENOMEM;
+	int r = fs_read_file(s->journal_path, STATE_MAX_BYTES * 4u, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (char *line = text, *nl; (nl = memchr(line, '\n', len - (size_t)(line - text)));
+	     line = nl + 1) {
+		json_t *e = json_loadb(line, (size_t)(nl - line), 0, NULL);
+		if (e)
+			json_array_append_new(*entries, e);
+	}
+	free(text);
+	return 0;
+}
+
+int store_lock(const struct store *s, bool wait, long *holder)
+{
+	int fd = open(s->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		int r = -errno;
+		char buf[32] = "";
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (holder)
+			*holder = n > 0 ? strtol(buf, NULL, 10) : 0;
+		close(fd);
+		return r == -EAGAIN ? -EWOULDBLOCK : r;
+	}
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) < 0) {
+		/* the pid is informative only */
+	}
+	return fd;
 }

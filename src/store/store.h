@@ -4,6 +4,9 @@
  *   <store-path>/<replication>/state.json    committed state (atomic, fsynced)
  *   <store-path>/<replication>/stats.json    live stats, rewritten every second
  *   <store-path>/<replication>/history.jsonl one JSON line per finished run
+ *   <store-path>/<replication>/state-history.jsonl every committed state
+ *   <store-path>/<replication>/lock          held (flock) while a run or a
+ *                                            state change is in progress
  *
  * state.json holds {"replication", "type", "updated_at", "run", "state"}
  * where "state" is what `read --state` receives.  Everything is plain JSON,
@@ -19,7 +22,7 @@
 
 struct store {
 	char *dir;
-	char *state_path, *stats_path, *history_path;
+	char *state_path, *stats_path, *history_path, *journal_path, *lock_path;
 };
 
 /* Set up paths; with create, make the directories.  -EINVAL: bad name. */
@@ -36,6 +39,21 @@ bool store_exists(const struct store *s);
  */
 int store_load_state(const struct store *s, json_t **doc, struct ab_error *err);
 int store_save_state(const struct store *s, const json_t *doc);
+/*
+ * Commit a state document given as one line of compact JSON (with or
+ * without the trailing newline): state.json is replaced durably, then the
+ * line is appended to the state journal.
+ */
+int store_commit_text(const struct store *s, const char *text, size_t len);
+/* All journal entries, oldest first, as a new array (a torn last line is skipped). */
+int store_read_journal(const struct store *s, json_t **entries);
+
+/*
+ * Take the replication's lock (flock on <dir>/lock, the holder's pid
+ * written inside).  Returns the lock fd (close it to release), -EWOULDBLOCK
+ * when another process holds it and wait is false (*holder set to its pid).
+ */
+int store_lock(const struct store *s, bool wait, long *holder);
 int store_save_stats(const struct store *s, const json_t *stats, bool durable);
 int store_append_history(const struct store *s, const json_t *record);
 /* Number of runs recorded so far (lines in history.jsonl). */

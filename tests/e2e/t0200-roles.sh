@@ -54,10 +54,14 @@ source_config '{"streams":{"users":3},"sleep":0.3}'
 	--destination-entrypoint "$DST_EP" 2>"$T/d1.log" &
 d1=$!
 sleep 0.3
-"$DRIVER" destination --replication r --pipes-dir "$P" --secrets-dir "$SECRETS" --store-path "$STORE" \
+"$DRIVER" destination --replication r --pipes-dir "$P" --secrets-dir "$SECRETS" --store-path "$T/store2" \
 	--destination-entrypoint "$DST_EP" 2>"$T/d2.log"
 eq "a second destination on a busy pipes dir exits 2" 2 $?
 check "and says another destination is listening" grep -q 'already listening' "$T/d2.log"
+"$DRIVER" run --replication r --secrets-dir "$SECRETS" --store-path "$STORE" \
+	--source-entrypoint "$SRC_EP" --destination-entrypoint "$DST_EP" 2>"$T/r2.log"
+eq "a second run of the same replication (same store) exits 2" 2 $?
+check "and says it is already running, naming the lock" grep -q "replication 'r' is already running (process [0-9]* holds '$STORE/r/lock')" "$T/r2.log"
 "$DRIVER" source --replication r --pipes-dir "$P" --secrets-dir "$SECRETS" --source-entrypoint "$SRC_EP" 2>/dev/null
 eq "the first pair still completes" 0 $?
 wait $d1
