@@ -8,5 +8,6 @@
 
 int cmd_state(struct options *o);
 int cmd_history(struct options *o);
+int cmd_progress(struct options *o);
 
 #endif

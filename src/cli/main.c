@@ -42,6 +42,7 @@ static const struct command {
 	{ "run", cmd_run, true },
 	{ "state", cmd_state, true },
 	{ "history", cmd_history, true },
+	{ "progress", cmd_progress, true },
 };
 
 int main(int argc, char **argv)

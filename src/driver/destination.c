@@ -48,6 +48,7 @@ struct destination {
 	uint64_t *committed;      /* records per stream covered by committed states */
 	json_t *source_stats;     /* last stats message from the source */
 	json_t *estimates;        /* last ESTIMATE trace per stream */
+	json_t *statuses;         /* last STREAM_STATUS per stream */
 	uint64_t state_commits, state_ignored;
 	struct persister persist;
 	uint64_t state_seq;       /* states handed to the persister */
@@ -99,6 +100,9 @@ static json_t *dest_stats(struct destination *d, const char *status)
 		json_t *est = json_object_get(d->estimates, cs->name);
 		if (est)
 			json_object_set(st, "estimate", est);
+		json_t *ss = json_object_get(d->statuses, cs->name);
+		if (ss)
+			json_object_set(st, "status", ss);
 		json_array_append_new(streams, st);
 		emitted += e;
 		committed += d->committed[i];
@@ -400,6 +404,10 @@ static void on_control(struct destination *d)
 			const char *name = json_string_value(json_object_get(e, "name"));
 			if (name)
 				json_object_set(d->estimates, name, e);
+		} else if (!strcmp(t, "stream_status")) {
+			const char *name = json_string_value(json_object_get(msg, "name"));
+			if (name)
+				json_object_set(d->statuses, name, json_object_get(msg, "status"));
 		} else if (!strcmp(t, "done")) {
 			d->source_done = true;
 			d->source_code = (int)json_integer_value(json_object_get(msg, "code"));
@@ -561,7 +569,7 @@ static void dest_loop(struct destination *d)
 	int64_t grace = (int64_t)(d->cfg->grace_period * 1000);
 	int64_t drain = (int64_t)(d->cfg->drain_timeout * 1000);
 
-	d->next_stats = now_ms() + STATS_INTERVAL_MS;
+	d->next_stats = now_ms(); /* a first view at once */
 	while (!(d->conn.exited && d->conn.out_fd < 0 && d->conn.err_fd < 0)) {
 		struct pollfd p[5];
 		int np = 0, i_ctl = -1, i_out = -1, i_err = -1;
@@ -726,8 +734,9 @@ static int dest_start(struct destination *d)
 	d->committed = calloc(d->cat.n ? d->cat.n : 1, sizeof(uint64_t));
 	d->pending = json_array();
 	d->estimates = json_object();
+	d->statuses = json_object();
 	d->source_stats = json_object();
-	if (!d->committed || !d->pending || !d->estimates || !d->source_stats ||
+	if (!d->committed || !d->pending || !d->estimates || !d->statuses || !d->source_stats ||
 	    lines_init(&d->out, 64 << 10, cfg->max_line + 1) < 0 ||
 	    lines_init(&d->errbuf, 16 << 10, 64 << 10) < 0) {
 		log_error("out of memory");
@@ -797,6 +806,7 @@ int destination_role(const struct driver_config *cfg)
 	json_decref(d.state);
 	json_decref(d.pending);
 	json_decref(d.estimates);
+	json_decref(d.statuses);
 	json_decref(d.source_stats);
 	free(d.committed);
 	if (d.lock_fd >= 0)

@@ -19,6 +19,7 @@
 #include "driver/control.h"
 #include "driver/roles.h"
 #include "driver/runtime.h"
+#include "store/progress.h"
 #include "store/store.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -142,6 +143,34 @@ static void print_summary(const struct driver_config *cfg)
 	store_release(&st);
 }
 
+/*
+ * The live view while the roles work: on a terminal one line rewritten
+ * every second, otherwise a plain line every 10 s.
+ */
+static void show_progress(const struct store *st, bool tty, json_t **prev)
+{
+	char *text = NULL;
+	if (fs_read_file(st->stats_path, 64u << 20, &text, NULL) < 0)
+		return;
+	json_t *stats = json_loads(text, 0, NULL);
+	free(text);
+	text = NULL;
+	if (!stats || progress_render(stats, *prev, &text) < 0) {
+		json_decref(stats);
+		return;
+	}
+	char *nl = strchr(text, '\n');
+	if (nl)
+		*nl = '\0'; /* the first line sums it up */
+	if (tty)
+		fprintf(stderr, "\r\033[K%s", text);
+	else
+		fprintf(stderr, "%s\n", text);
+	free(text);
+	json_decref(*prev);
+	*prev = stats;
+}
+
 int run_local(const struct driver_config *cfg, int argc, char **argv, bool private_pipes)
 {
 	char dir[4096] = "";
@@ -187,10 +216,22 @@ int run_local(const struct driver_config *cfg, int argc, char **argv, bool priva
 	}
 	int stop_sig = 0;
 	int64_t dest_end = 0;
+	bool tty = isatty(STDERR_FILENO);
+	int64_t next_view = now_ms() + (tty ? 1000 : 10000);
+	json_t *prev = NULL;
+	struct store st = { 0 };
+	store_open(&st, cfg->store_path, cfg->replication, false);
 	while (!roles[0].exited || !roles[1].exited) {
 		struct pollfd p = { .fd = sfd, .events = POLLIN };
-		if (poll(&p, 1, dest_end ? 100 : -1) < 0 && errno != EINTR)
+		int64_t wait = next_view - now_ms();
+		if (dest_end && wait > 100)
+			wait = 100;
+		if (poll(&p, 1, wait > 0 ? (int)wait : 0) < 0 && errno != EINTR)
 			break;
+		if (now_ms() >= next_view && st.dir) {
+			show_progress(&st, tty, &prev);
+			next_view = now_ms() + (tty ? 1000 : 10000);
+		}
 		/* the destination has the last word: a source still waiting
 		 * (it never reached the destination) is not waited for long */
 		if (dest_end && !roles[1].exited && now_ms() - dest_end > 2000) {
@@ -219,6 +260,10 @@ int run_local(const struct driver_config *cfg, int argc, char **argv, bool priva
 			}
 		}
 	}
+	if (tty && prev)
+		fputc('\n', stderr);
+	json_decref(prev);
+	store_release(&st);
 	kill_leftovers();
 	if (dir[0]) {
 		char path[4200];

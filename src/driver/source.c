@@ -131,6 +131,15 @@ static void on_trace(struct source *s, json_t *msg)
 	if (type && !strcmp(type, "ESTIMATE"))
 		control_sendf(&s->ctl, "estimate",
 			      json_pack("{s:O}", "estimate", json_object_get(trace, "estimate")));
+	if (type && !strcmp(type, "STREAM_STATUS")) {
+		json_t *st = json_object_get(trace, "stream_status");
+		json_t *desc = json_object_get(st, "stream_descriptor");
+		const char *name = json_string_value(json_object_get(desc, "name"));
+		const char *status = json_string_value(json_object_get(st, "status"));
+		if (name && status)
+			control_sendf(&s->ctl, "stream_status",
+				      json_pack("{s:s, s:s}", "name", name, "status", status));
+	}
 }
 
 static int on_line(void *ctx, const char *line, size_t len,

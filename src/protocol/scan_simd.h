@@ -133,6 +133,72 @@ const unsigned char *plain_avx2(const unsigned char *p, const unsigned char *e,
 }
 
 /*
+ * The three nibble tables of the lookup algorithm: an error bit survives the
+ * AND of (high nibble of the previous byte, its low nibble, high nibble of
+ * this byte) only for a forbidden pair.
+ */
+enum {
+	U8_TOO_SHORT = 1 << 0,  /* 11______ 0_______ or 11______ 11______ */
+	U8_TOO_LONG = 1 << 1,   /* 0_______ 10______ */
+	U8_OVERLONG_3 = 1 << 2, /* 11100000 100_____ */
+	U8_TOO_LARGE = 1 << 3,  /* 11110100 1001____ and above */
+	U8_SURROGATE = 1 << 4,  /* 11101101 101_____ */
+	U8_OVERLONG_2 = 1 << 5, /* 1100000_ 10______ */
+	U8_TOO_LARGE_1000 = 1 << 6,     /* 11110101 1000____ and above */
+	U8_OVERLONG_4 = 1 << 6, /* 11110000 1000____ */
+	U8_TWO_CONTS = 1 << 7,  /* 10______ 10______ */
+	U8_CARRY = U8_TOO_SHORT | U8_TOO_LONG | U8_TWO_CONTS,
+};
+
+static const uint8_t utf8_byte1_high[16] __attribute__((aligned(16))) = {
+	U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,
+	U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG, U8_TOO_LONG,
+	U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS, U8_TWO_CONTS,
+	U8_TOO_SHORT | U8_OVERLONG_2,
+	U8_TOO_SHORT,
+	U8_TOO_SHORT | U8_OVERLONG_3 | U8_SURROGATE,
+	U8_TOO_SHORT | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_OVERLONG_4,
+};
+
+static const uint8_t utf8_byte1_low[16] __attribute__((aligned(16))) = {
+	U8_CARRY | U8_OVERLONG_3 | U8_OVERLONG_2 | U8_OVERLONG_4,
+	U8_CARRY | U8_OVERLONG_2,
+	U8_CARRY,
+	U8_CARRY,
+	U8_CARRY | U8_TOO_LARGE,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000 | U8_SURROGATE,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+	U8_CARRY | U8_TOO_LARGE | U8_TOO_LARGE_1000,
+};
+
+static const uint8_t utf8_byte2_high[16] __attribute__((aligned(16))) = {
+	U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
+	U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
+	U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 |
+		U8_TOO_LARGE_1000 | U8_OVERLONG_4,
+	U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_OVERLONG_3 | U8_TOO_LARGE,
+	U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE,
+	U8_TOO_LONG | U8_OVERLONG_2 | U8_TWO_CONTS | U8_SURROGATE | U8_TOO_LARGE,
+	U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT, U8_TOO_SHORT,
+};
+
+/* A 16-byte table in both 128-bit lanes (vpshufb looks up per lane). */
+static inline __attribute__((always_inline)) AB_AVX2
+__m256i table32(const uint8_t *t)
+{
+	return _mm256_broadcastsi128_si256(
+		_mm_load_si128((const __m128i *)(const void *)t));
+}
+
+/*
  * Vectorised UTF-8 check of the window q[0..32) (Keiser & Lemire, "Validating
  * UTF-8 in less than one instruction per byte", the lookup algorithm).  The
  * previous bytes come from unaligned loads at q-1, q-2, q-3: they are ASCII,
@@ -150,12 +216,6 @@ static inline AB_AVX2
 const unsigned char *utf8_avx2(const unsigned char *q, const unsigned char *e,
 			       const unsigned char *base)
 {
-	enum {
-		TOO_SHORT = 1 << 0, TOO_LONG = 1 << 1, OVERLONG_3 = 1 << 2,
-		TOO_LARGE = 1 << 3, SURROGATE = 1 << 4, OVERLONG_2 = 1 << 5,
-		TOO_LARGE_1000 = 1 << 6, OVERLONG_4 = 1 << 6, TWO_CONTS = 1 << 7,
-		CARRY = TOO_SHORT | TOO_LONG | TWO_CONTS,
-	};
 	__m256i in, p1, p2, p3, nib, b1h, b1l, b2h, sc, must, err;
 	uint32_t sp, lim, bad, noncont;
 	unsigned m;
@@ -177,54 +237,12 @@ const unsigned char *utf8_avx2(const unsigned char *q, const unsigned char *e,
 	p3 = load32(q - 3);
 	nib = _mm256_set1_epi8(0x0f);
 
-	b1h = _mm256_shuffle_epi8(_mm256_setr_epi8(
-		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
-		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
-		TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
-		TOO_SHORT | OVERLONG_2,
-		TOO_SHORT,
-		TOO_SHORT | OVERLONG_3 | SURROGATE,
-		TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
-		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
-		TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
-		TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
-		TOO_SHORT | OVERLONG_2,
-		TOO_SHORT,
-		TOO_SHORT | OVERLONG_3 | SURROGATE,
-		TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4),
-		_mm256_and_si256(_mm256_srli_epi16(p1, 4), nib));
-#define LOW_ROW \
-		CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4, \
-		CARRY | OVERLONG_2, \
-		CARRY, \
-		CARRY, \
-		CARRY | TOO_LARGE, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000, \
-		CARRY | TOO_LARGE | TOO_LARGE_1000
-	b1l = _mm256_shuffle_epi8(_mm256_setr_epi8(LOW_ROW, LOW_ROW),
+	b1h = _mm256_shuffle_epi8(table32(utf8_byte1_high),
+				  _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib));
+	b1l = _mm256_shuffle_epi8(table32(utf8_byte1_low),
 				  _mm256_and_si256(p1, nib));
-#undef LOW_ROW
-#define HIGH_ROW \
-		TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, \
-		TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, \
-		TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | \
-			TOO_LARGE_1000 | OVERLONG_4, \
-		TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE, \
-		TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE, \
-		TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE, \
-		TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT
-	b2h = _mm256_shuffle_epi8(_mm256_setr_epi8(HIGH_ROW, HIGH_ROW),
+	b2h = _mm256_shuffle_epi8(table32(utf8_byte2_high),
 				  _mm256_and_si256(_mm256_srli_epi16(in, 4), nib));
-#undef HIGH_ROW
 	sc = _mm256_and_si256(_mm256_and_si256(b1h, b1l), b2h);
 	/* third and fourth bytes of 3- and 4-byte sequences */
 	must = _mm256_and_si256(_mm256_or_si256(

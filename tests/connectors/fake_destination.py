@@ -5,11 +5,27 @@
   fail_after_records  exit 1 (after a TRACE ERROR) once this many records came
   noise               print non-JSON lines on stdout
   stdin_log           write every line it receives to this file (for checks)
+  state_log           for every STATE it echoes, append {"phase":"E","state":...}
+                      to this file before printing it and {"phase":"P",...}
+                      once printed and flushed (the driver may have it only
+                      after P; it can never have a state without an E)
+  state_marker        add "via": "destination" to the payload of every state
+                      it echoes (stream_state, shared_state, LEGACY data), so
+                      that a stored state provably came from the destination
+  sleep_per_record    seconds to sleep after each record (a slow destination)
+  hang_after_records  stop reading (stdin stays open) after this many records
+  close_after_records close stdin after this many records, then sleep forever
+  reorder_states      echo states pairwise swapped (the older one last)
+  unknown_state_stream after each state, also echo a STATE for this stream
+                      (not in the catalog)
+  ignore_sigterm      ignore SIGTERM (only SIGKILL stops it)
+  fork_child          "inherit", "group", "session" or "session_tree": as in
+                      fake_source.py
 
 It echoes each STATE only after the records before it are flushed and
 fsynced to `output`, like a real destination.
 """
-import json, os, sys, signal
+import json, os, sys, signal, time
 
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
@@ -25,6 +41,41 @@ assert cmd == "write", cmd
 catalog = json.load(open(arg("--catalog")))
 out = open(cfg["output"], "a") if cfg.get("output") else None
 log = open(cfg["stdin_log"], "a") if cfg.get("stdin_log") else None
+if cfg.get("ignore_sigterm"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if cfg.get("fork_child"):
+    if os.fork() == 0:
+        if cfg["fork_child"] in ("session", "session_tree"):
+            os.setsid()
+        if cfg["fork_child"] == "session_tree":
+            os.fork()
+        if cfg["fork_child"] in ("group", "session", "session_tree"):
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        while True:
+            time.sleep(3600)
+slog = open(cfg["state_log"], "a") if cfg.get("state_log") else None
+held = None  # reorder_states: the state waiting for its successor
+
+def echo(msg):
+    if cfg.get("state_marker"):
+        st = msg["state"]
+        for payload in ([st.get("stream", {}).get("stream_state")] +
+                        [st.get("global", {}).get("shared_state")] +
+                        [ss.get("stream_state") for ss in st.get("global", {}).get("stream_states", [])] +
+                        [st.get("data")]):
+            if isinstance(payload, dict):
+                payload["via"] = "destination"
+    if slog:
+        slog.write(json.dumps({"phase": "E", "state": msg["state"]}) + "\n")
+        slog.flush()
+    print(json.dumps(msg))
+    sys.stdout.flush()
+    if slog:
+        slog.write(json.dumps({"phase": "P", "state": msg["state"]}) + "\n")
+        slog.flush()
+
 records = 0
 for line in sys.stdin:
     if log:
@@ -35,6 +86,13 @@ for line in sys.stdin:
         records += 1
         if out:
             out.write(json.dumps(msg["record"]["data"]) + "\n")
+        if cfg.get("sleep_per_record"):
+            time.sleep(cfg["sleep_per_record"])
+        if cfg.get("hang_after_records") and records >= cfg["hang_after_records"]:
+            time.sleep(3600)
+        if cfg.get("close_after_records") and records >= cfg["close_after_records"]:
+            os.close(0)
+            time.sleep(3600)
         if cfg.get("fail_after_records") and records >= cfg["fail_after_records"]:
             print(json.dumps({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 0,
                   "error": {"message": "destination failing on purpose", "failure_type": "system_error"}}}))
@@ -48,9 +106,20 @@ for line in sys.stdin:
             print("destination says hello in plain text")
         st = msg["state"]
         st["destinationStats"] = {"recordCount": st.get("sourceStats", {}).get("recordCount", 0.0)}
-        print(json.dumps(msg))
-        sys.stdout.flush()
+        if cfg.get("reorder_states"):
+            if held is None:
+                held = msg
+                continue
+            echo(msg)
+            msg, held = held, None
+        echo(msg)
+        if cfg.get("unknown_state_stream"):
+            echo({"type": "STATE", "state": {"type": "STREAM", "stream": {
+                "stream_descriptor": {"name": cfg["unknown_state_stream"]},
+                "stream_state": {"cursor": 1}}}})
     else:
         print("fake-destination: unexpected message type %s" % msg["type"], file=sys.stderr)
         sys.exit(3)
+if held is not None:
+    echo(held)
 print("fake-destination: %d records" % records, file=sys.stderr)

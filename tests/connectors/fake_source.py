@@ -14,10 +14,33 @@ Python connectors in the wild.  Behaviour comes from its config file:
   hang_after     stop writing (sleep forever) after this many records
   source_stats   add sourceStats.recordCount to STATE messages
   big_record     emit one record whose "blob" field has this many bytes
+  ignore_sigterm ignore SIGTERM (only SIGKILL stops it)
+  fork_child     start a child that sleeps forever: "inherit" (keeps stdout
+                 and stderr open), "group" (stdio on /dev/null, same process
+                 group), "session" (setsid, stdio on /dev/null: a daemon) or
+                 "session_tree" (like session, and that child forks one more)
+  garbage        emit this many lines of random bytes (NUL, invalid UTF-8,
+                 binary; never a newline inside) interleaved with the records
+  garbage_seed   seed for garbage (default 1)
+  garbage_tail   end the output with this many random bytes and no newline
 """
 import json, sys, time, signal, os
 
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+
+def fork_child(mode):
+    """A child of our own that never ends by itself (see fork_child)."""
+    if os.fork() == 0:
+        if mode in ("session", "session_tree"):
+            os.setsid()
+        if mode == "session_tree":
+            os.fork()
+        if mode in ("group", "session", "session_tree"):
+            null = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        while True:
+            time.sleep(3600)
 
 def arg(name):
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
@@ -38,6 +61,18 @@ catalog = json.load(open(arg("--catalog")))
 state_path = arg("--state")
 state = json.load(open(state_path)) if state_path else None
 stype = cfg.get("state_type", "STREAM")
+if cfg.get("ignore_sigterm"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if cfg.get("fork_child"):
+    fork_child(cfg["fork_child"])
+import random
+rng = random.Random(cfg.get("garbage_seed", 1))
+garbage_left = cfg.get("garbage", 0)
+
+def garbage(n):
+    """n random bytes, biased towards NUL, invalid UTF-8 and JSON-ish bytes"""
+    pool = [0, 0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0xf8, 0x7b, 0x7d, 0x22, 0x5c, 0x0d, 0x09]
+    return bytes(rng.choice(pool) if rng.random() < 0.5 else rng.randrange(256) for _ in range(n)).replace(b"\n", b"\x00")
 
 cursors = {}
 if isinstance(state, list):
@@ -74,10 +109,20 @@ if cfg.get("big_record"):
     out({"type": "RECORD", "record": {"stream": name, "data": {"id": 0, "blob": "x" * cfg["big_record"]}, "emitted_at": 0}})
 if cfg.get("unknown_stream"):
     out({"type": "RECORD", "record": {"stream": cfg["unknown_stream"], "data": {"id": 0}, "emitted_at": 0}})
+def trace(kind, body):
+    out({"type": "TRACE", "trace": dict({"type": kind, "emitted_at": time.time() * 1000}, **body)})
+
+def status(name, st):
+    trace("STREAM_STATUS", {"stream_status": {"stream_descriptor": {"name": name}, "status": st}})
+
 for cs in catalog["streams"]:
     name = cs["stream"]["name"]
     n = cfg.get("streams", {}).get(name, 0)
     start = cursors.get(name, 0)
+    if cfg.get("estimate"):
+        trace("ESTIMATE", {"estimate": {"name": name, "type": "STREAM", "row_estimate": n - start}})
+        status(name, "STARTED")
+        status(name, "RUNNING")
     cursors.setdefault(name, 0)
     since = 0
     for i in range(start + 1, n + 1):
@@ -89,6 +134,11 @@ for cs in catalog["streams"]:
         total += 1
         since += 1
         cursors[name] = i
+        if garbage_left > 0:
+            garbage_left -= 1
+            sys.stdout.flush()
+            sys.stdout.buffer.write(garbage(rng.randrange(1, 300)) + b"\n")
+            sys.stdout.buffer.flush()
         if cfg.get("noise") and i % 2 == 0:
             sys.stdout.write("this is not json, record %d\n" % i)
             sys.stdout.write('{"valid": "json but not a message"}\n')
@@ -111,4 +161,9 @@ for cs in catalog["streams"]:
             time.sleep(cfg["sleep"])
     if since:
         emit_state(name, since)
+    if cfg.get("estimate"):
+        status(name, "COMPLETE")
 sys.stdout.flush()
+if cfg.get("garbage_tail"):
+    sys.stdout.buffer.write(garbage(cfg["garbage_tail"]))
+    sys.stdout.buffer.flush()

@@ -1042,6 +1042,421 @@ static void test_fuzz_vs_jansson(void **state)
 	assert_true(skipped < iterations / 4);
 }
 
+/* ---- every implementation gives the same answers ----------------------- */
+
+static const enum ab_scan_impl all_impls[] = {
+	AB_SCAN_SCALAR, AB_SCAN_SSE2, AB_SCAN_AVX2,
+};
+#define N_IMPLS (sizeof(all_impls) / sizeof(all_impls[0]))
+
+static unsigned long diff_lines, diff_valid;
+
+/*
+ * Scan a heap copy of exactly s[0..len) with every available implementation
+ * and fail on any difference in the result: return value, type, stream and
+ * namespace spans, error message and offset.  Returns the common result.
+ */
+static int scan_all(const char *s, size_t len)
+{
+	enum ab_scan_impl was = ab_scan_current_impl();
+	char *copy = malloc(len ? len : 1);
+	struct ab_scan ref = { 0 }, out;
+	int r0 = 0, r;
+	bool first = true;
+
+	assert_non_null(copy);
+	memcpy(copy, s, len);
+	for (size_t i = 0; i < N_IMPLS; i++) {
+		if (ab_scan_force_impl(all_impls[i]))
+			continue;
+		memset(&out, 0xa5, sizeof(out));
+		r = ab_scan_line(copy, len, &out);
+		if (first) {
+			r0 = r;
+			ref = out;
+			first = false;
+			continue;
+		}
+		if (r != r0 || out.type != ref.type || out.stream != ref.stream ||
+		    out.stream_len != ref.stream_len ||
+		    out.stream_escaped != ref.stream_escaped ||
+		    out.ns != ref.ns || out.ns_len != ref.ns_len ||
+		    out.ns_escaped != ref.ns_escaped ||
+		    (r0 && (out.error != ref.error ||
+			    out.error_offset != ref.error_offset)))
+			fail_msg("'%s' (len %zu): %s says %d %s %s@%zu, %s says "
+				 "%d %s %s@%zu", show(s, len), len,
+				 ab_scan_impl_name(all_impls[0]), r0,
+				 ab_msg_type_name(ref.type),
+				 r0 ? ref.error : "-", r0 ? ref.error_offset : 0,
+				 ab_scan_impl_name(all_impls[i]), r,
+				 ab_msg_type_name(out.type),
+				 r ? out.error : "-", r ? out.error_offset : 0);
+	}
+	ab_scan_force_impl(was);
+	free(copy);
+	diff_lines++;
+	diff_valid += r0 == 0;
+	return r0;
+}
+
+static int scan_all_str(const char *s)
+{
+	return scan_all(s, strlen(s));
+}
+
+/* b[0..n) as a string value placed at offset pad of a RECORD line. */
+static int scan_all_in_record(const char *b, size_t n, size_t pad)
+{
+	char line[1024];
+	size_t o = 0;
+
+	assert_true(n + pad < sizeof(line) - 128);
+	o += (size_t)sprintf(line, "{\"type\":\"RECORD\",\"record\":{\"stream\":\"s\","
+			     "\"data\":{\"");
+	memset(line + o, 'p', pad);
+	o += pad;
+	o += (size_t)sprintf(line + o, "\":\"");
+	memcpy(line + o, b, n);
+	o += n;
+	o += (size_t)sprintf(line + o, "\"}}}");
+	/* the whole line, and the line cut just after the value */
+	scan_all(line, o - 3);
+	return scan_all(line, o);
+}
+
+static const char *const utf8_good[] = {
+	"\xc2\x80", "\xc3\xa9", "\xdf\xbf", "\xe0\xa0\x80", "\xe2\x82\xac",
+	"\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80",
+	"\xf0\x9f\x98\x80", "\xf3\xbf\xbf\xbf", "\xf4\x8f\xbf\xbf",
+};
+
+static const char *const utf8_bad[] = {
+	"\x80", "\xbf", "\xc3\xa9\xa9", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80",
+	"\xe0\x9f\xbf", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xed\xa0\x80",
+	"\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80",
+	"\xfe", "\xff", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xc3 ", "\xe2\x82z",
+	"\xc3\x28", "\xc3\xc3\xa9", "\xe2\x28\xa1", "\xf0\x90\x28\xbc",
+	"\xf0\x90\x8c\x28", "\xe2\x82\xc0", "\xc3\"", "\xe2\x82\\n",
+	"\xf0\x9f\x98\x01", "\xe2\x82\xac\x80", "\xc2\x80\xbf\xbf",
+};
+
+/* UTF-8, control characters and escapes at every offset modulo 64 */
+static void test_diff_offsets(void **state)
+{
+	char b[256];
+
+	(void)state;
+	for (size_t k = 0; k < 70; k++) {
+		for (size_t pad = 0; pad < 33; pad += 11) {
+			memset(b, 'a', k);
+			for (size_t i = 0; i < sizeof(utf8_good) / sizeof(*utf8_good); i++) {
+				size_t n = strlen(utf8_good[i]), o = k;
+
+				memcpy(b + o, utf8_good[i], n);
+				o += n;
+				/* a run of multi-byte characters after it */
+				for (size_t j = 0; j < k % 13; j++) {
+					memcpy(b + o, utf8_good[(i + j) % 12],
+					       strlen(utf8_good[(i + j) % 12]));
+					o += strlen(utf8_good[(i + j) % 12]);
+				}
+				assert_int_equal(scan_all_in_record(b, o, pad), 0);
+				memcpy(b + o, "tail", 4);
+				assert_int_equal(scan_all_in_record(b, o + 4, pad), 0);
+				/* and at the very end of the line: unterminated */
+				scan_all(b, o);
+				b[0] = '"';
+				assert_int_equal(scan_all(b, o), -EINVAL);
+				b[0] = 'a';
+			}
+			for (size_t i = 0; i < sizeof(utf8_bad) / sizeof(*utf8_bad); i++) {
+				size_t n = strlen(utf8_bad[i]);
+
+				memcpy(b + k, utf8_bad[i], n);
+				memset(b + k + n, 'z', 40);
+				assert_int_equal(scan_all_in_record(b, k + n, pad), -EINVAL);
+				assert_int_equal(scan_all_in_record(b, k + n + 40, pad), -EINVAL);
+				/* after a run of good multi-byte characters */
+				for (size_t j = 0; j + 3 <= k; j += 3)
+					memcpy(b + j, "\xe2\x82\xac", 3);
+				assert_int_equal(scan_all_in_record(b, k + n + 7, pad), -EINVAL);
+				memset(b, 'a', k);
+			}
+			for (int c = 0; c < 0x20; c++) {
+				memset(b + k, 'y', 40);
+				b[k] = (char)c;
+				assert_int_equal(scan_all_in_record(b, k + 1 + k % 5, pad), -EINVAL);
+				b[k] = 'y';
+			}
+			static const char *const esc[] = {
+				"\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "\\x",
+				"\\u12", "\\u12g4", "\\",
+			};
+			for (size_t i = 0; i < sizeof(esc) / sizeof(*esc); i++) {
+				size_t n = strlen(esc[i]);
+
+				memcpy(b + k, esc[i], n);
+				memset(b + k + n, 'q', 10);
+				scan_all_in_record(b, k + n, pad);
+				scan_all_in_record(b, k + n + 10, pad);
+			}
+		}
+	}
+}
+
+/* Lines whose length is around 16/32/64, with one byte of each kind at each place */
+static void test_diff_lengths(void **state)
+{
+	static const unsigned char kinds[] = {
+		'a', '"', '\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xc3, 0xe2, 0xf0, 0xff,
+	};
+	char b[160];
+
+	(void)state;
+	for (size_t len = 1; len < 140; len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (size_t k = 0; k < sizeof(kinds); k++) {
+				b[0] = '"';
+				memset(b + 1, 'x', len - 1);
+				b[len - 1] = '"';
+				b[at] = (char)kinds[k];
+				scan_all(b, len);
+				/* and as the value of a key, ending at the line end */
+				if (len > 8) {
+					memcpy(b, "{\"k\":\"", 6);
+					b[len - 1] = '}';
+					b[len - 2] = '"';
+					if (at >= 6 && at < len - 2)
+						b[at] = (char)kinds[k];
+					scan_all(b, len);
+				}
+			}
+		}
+		/* a multi-byte character ending exactly at the line end */
+		for (size_t i = 0; i < sizeof(utf8_good) / sizeof(*utf8_good); i++) {
+			size_t n = strlen(utf8_good[i]);
+
+			if (len <= n + 1)
+				continue;
+			b[0] = '"';
+			memset(b + 1, 'x', len - 1);
+			memcpy(b + len - n - 1, utf8_good[i], n);
+			b[len - 1] = '"';
+			assert_int_equal(scan_all(b, len), 0);
+			assert_int_equal(scan_all(b, len - 1), -EINVAL);
+			memcpy(b + len - n, utf8_good[i], n);
+			scan_all(b, len);               /* unterminated */
+			scan_all(b, len - 1);           /* cut sequence */
+		}
+	}
+}
+
+static void test_diff_numbers(void **state)
+{
+	static const char *const nums[] = {
+		"0", "-0", "1", "-1", "12345678", "123456789", "1234567890123456",
+		"12345678901234567890123", "0.5", "1.25e-3", "-12.5E+10", "1e5",
+		"01", "1.", "1e", "-", "1.e5", "1e+", "0x1", "1.5.5", "00", "-a",
+		"1234567.1234567e1234567",
+	};
+	char b[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++) {
+		for (size_t pad = 0; pad < 20; pad++) {
+			int n = snprintf(b, sizeof(b), "[%*s%s]", (int)pad, "", nums[i]);
+
+			scan_all(b, (size_t)n);
+			scan_all(b, (size_t)n - 1);     /* number at the very end */
+			scan_all(b + 1 + pad, strlen(nums[i]));
+			n = snprintf(b, sizeof(b), "{\"a\":%s,\"%.*s\":%s}", nums[i],
+				     (int)pad, "abcdefghijklmnopqrstuvwxyz", nums[i]);
+			scan_all(b, (size_t)n);
+			scan_all(b, (size_t)n - 1);
+		}
+	}
+	/* every digit-run length at every alignment at the end of the line */
+	for (size_t run = 1; run < 24; run++) {
+		for (size_t pad = 0; pad < 9; pad++) {
+			size_t n = 0;
+
+			b[n++] = '[';
+			memset(b + n, ' ', pad);
+			n += pad;
+			b[n++] = '1';
+			memset(b + n, '7', run);
+			n += run;
+			scan_all(b, n);
+			b[n] = ']';
+			assert_int_equal(scan_all(b, n + 1), 0);
+			b[n] = 'x';
+			scan_all(b, n + 1);
+		}
+	}
+}
+
+static void test_diff_nesting_and_truncation(void **state)
+{
+	static const char *const lines[] = {
+		REC_LINE,
+		"{\"type\":\"RECORD\",\"record\":{\"namespace\":\"p\u00fcblic\","
+		"\"stream\":\"ord\\\"ers\",\"data\":{\"id\":42,\"total\":-12.5e-3,"
+		"\"ok\":true,\"note\":null,\"tags\":[\"a\",\"b\\n\\\"c\"],"
+		"\"name\":\"J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x95\xb0"
+		"\xe6\x8d\xae\xe5\xba\x93\xe6\x95\xb0\xe6\x8d\xae\xe5\xba\x93\"},"
+		"\"emitted_at\":1700000000000}}",
+		"{\"record\":{\"stream\":\"s\",\"data\":[[[[{\"x\":{}}]]]]},"
+		"\"type\":\"RECORD\"}",
+		" [1, 2.5, -0, 1e5, \"x\", {\"a\": [{}, []]}, true, false, null] \r",
+		"{\"type\":\"LOG\",\"log\":{\"level\":\"INFO\",\"message\":"
+		"\"\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8"
+		"\xd1\x80 \xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0"
+		"\xb8\xd1\x80 \xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\"}}",
+	};
+	char *buf;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++) {
+		n = strlen(lines[i]);
+		assert_int_equal(scan_all_str(lines[i]), 0);
+		for (size_t cut = 0; cut < n; cut++) {
+			scan_all(lines[i], cut);
+			scan_all(lines[i] + cut, n - cut);
+		}
+	}
+	/* deep nesting, at and over the limit, with strings inside */
+	buf = malloc(8 * AB_SCAN_MAX_DEPTH + 64);
+	assert_non_null(buf);
+	for (size_t depth = AB_SCAN_MAX_DEPTH - 1; depth <= AB_SCAN_MAX_DEPTH + 1; depth++) {
+		n = 0;
+		for (size_t d = 0; d < depth; d++) {
+			if (d % 2) {
+				memcpy(buf + n, "{\"\xc3\xa9\":", 6);
+				n += 6;
+			} else {
+				buf[n++] = '[';
+			}
+		}
+		buf[n++] = '0';
+		for (size_t d = depth; d-- > 0;)
+			buf[n++] = d % 2 ? '}' : ']';
+		assert_int_equal(scan_all(buf, n), depth <= AB_SCAN_MAX_DEPTH ? 0 : -EINVAL);
+		scan_all(buf, n - 1);
+	}
+	free(buf);
+}
+
+/* Random lines: mutated seeds, and strings of random pieces */
+static void test_diff_random(void **state)
+{
+	static const char *const pieces[] = {
+		"a", "hello world ", "0123456789abcdefghijklmnopqrstuv", "\\n", "\\\"",
+		"\\u00e9", "\\ud83d\\ude00", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+		"\xd0\xbf\xd1\x80", "\xe6\x95\xb0", " ", "\t", "\x01", "\x80", "\xff",
+		"\xc3", "\xe2\x82", "\xed\xa0\x80", "\\x", "\"", "\\",
+	};
+	static const char alphabet[] = "{}[]:,\"\\ \t\r\n0123456789-+.eEtrufalsn"
+				       "u/bfnrtxyz\x01\x1f\x7f\x80\xbf\xc2\xc3"
+				       "\xe0\xed\xf0\xf4\xff";
+	char buf[700];
+
+	(void)state;
+	for (int it = 0; it < 60000; it++) {
+		size_t n = 0, want = rnd_below(300);
+		int bad = rnd_below(8) == 0;
+
+		while (n < want) {
+			size_t i = rnd_below(bad ? sizeof(pieces) / sizeof(*pieces) : 14);
+			size_t len = strlen(pieces[i]);
+
+			memcpy(buf + n, pieces[i], len);
+			n += len;
+		}
+		scan_all_in_record(buf, n, rnd_below(40));
+	}
+	for (int it = 0; it < 60000; it++) {
+		size_t n = strlen(REC_LINE);
+		int edits = 1 + (int)rnd_below(4);
+
+		memcpy(buf, REC_LINE, n);
+		while (edits-- > 0) {
+			size_t at = n ? rnd_below(n) : 0;
+			char c = rnd_below(4) ? alphabet[rnd_below(sizeof(alphabet) - 1)]
+					      : (char)rnd_below(256);
+
+			switch (rnd_below(4)) {
+			case 0:
+				if (n)
+					buf[at] = c;
+				break;
+			case 1:
+				if (n + 1 < sizeof(buf)) {
+					memmove(buf + at + 1, buf + at, n - at);
+					buf[at] = c;
+					n++;
+				}
+				break;
+			case 2: {       /* insert a multi-byte run */
+				size_t i = 7 + rnd_below(5), len = strlen(pieces[i]);
+
+				for (int r = (int)rnd_below(20); r >= 0 &&
+				     n + len < sizeof(buf); r--) {
+					memmove(buf + at + len, buf + at, n - at);
+					memcpy(buf + at, pieces[i], len);
+					n += len;
+				}
+				break;
+			}
+			case 3:
+				n = at;
+				break;
+			}
+		}
+		scan_all(buf, n);
+	}
+	/* purely random bytes */
+	for (int it = 0; it < 20000; it++) {
+		size_t n = rnd_below(100);
+
+		buf[0] = '"';
+		for (size_t i = 1; i < n; i++)
+			buf[i] = (char)(rnd_below(2) ? rnd_below(256) : 'a' + rnd_below(26));
+		scan_all(buf, n);
+	}
+	/* both outcomes must have been exercised */
+	assert_true(diff_valid > diff_lines / 20);
+	assert_true(diff_valid < diff_lines - diff_lines / 20);
+}
+
+/* Regressions found by tests/fuzz/fuzz_scan.c (each input verbatim). */
+static void test_fuzz_regressions(void **state)
+{
+	(void)state;
+}
+
+static void test_impl_api(void **state)
+{
+	enum ab_scan_impl was = ab_scan_current_impl();
+
+	(void)state;
+	assert_true(ab_scan_impl_available(AB_SCAN_AUTO));
+	assert_true(ab_scan_impl_available(AB_SCAN_SCALAR));
+	assert_int_equal(ab_scan_force_impl(AB_SCAN_SCALAR), 0);
+	assert_int_equal(ab_scan_current_impl(), AB_SCAN_SCALAR);
+	assert_int_equal(ab_scan_force_impl((enum ab_scan_impl)99), -ENOTSUP);
+	assert_int_equal(ab_scan_current_impl(), AB_SCAN_SCALAR);
+	assert_int_equal(ab_scan_force_impl(AB_SCAN_AUTO), 0);
+	assert_int_not_equal(ab_scan_current_impl(), AB_SCAN_AUTO);
+#if defined(__x86_64__)
+	assert_true(ab_scan_impl_available(AB_SCAN_SSE2));
+	assert_int_not_equal(ab_scan_current_impl(), AB_SCAN_SCALAR);
+#endif
+	assert_string_equal(ab_scan_impl_name(AB_SCAN_AVX2), "avx2");
+	assert_int_equal(ab_scan_force_impl(was), 0);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -1049,6 +1464,15 @@ static int teardown(void **state)
 	last_copy = NULL;
 	return 0;
 }
+
+static int use_impl(enum ab_scan_impl impl)
+{
+	return ab_scan_force_impl(impl);
+}
+
+static int setup_scalar(void **state) { (void)state; return use_impl(AB_SCAN_SCALAR); }
+static int setup_sse2(void **state) { (void)state; return use_impl(AB_SCAN_SSE2); }
+static int setup_avx2(void **state) { (void)state; return use_impl(AB_SCAN_AVX2); }
 
 int main(void)
 {
@@ -1079,6 +1503,39 @@ int main(void)
 		cmocka_unit_test(test_big_line),
 		cmocka_unit_test(test_fuzz_vs_jansson),
 	};
+	const struct CMUnitTest diff_tests[] = {
+		cmocka_unit_test(test_impl_api),
+		cmocka_unit_test(test_diff_offsets),
+		cmocka_unit_test(test_diff_lengths),
+		cmocka_unit_test(test_diff_numbers),
+		cmocka_unit_test(test_diff_nesting_and_truncation),
+		cmocka_unit_test(test_diff_random),
+		cmocka_unit_test(test_fuzz_regressions),
+	};
+	static const struct {
+		enum ab_scan_impl impl;
+		const char *name;
+		CMFixtureFunction setup;
+	} groups[] = {
+		{ AB_SCAN_SCALAR, "scan (scalar)", setup_scalar },
+		{ AB_SCAN_SSE2, "scan (sse2)", setup_sse2 },
+		{ AB_SCAN_AVX2, "scan (avx2)", setup_avx2 },
+	};
+	int failed = 0;
 
-	return cmocka_run_group_tests(tests, NULL, teardown);
+	/* every test under every implementation this machine has */
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (!ab_scan_impl_available(groups[i].impl)) {
+			printf("# skipping %s: not available here\n", groups[i].name);
+			continue;
+		}
+		rng_state = 0x9e3779b97f4a7c15ull;
+		failed += _cmocka_run_group_tests(groups[i].name, tests,
+						  sizeof(tests) / sizeof(tests[0]),
+						  groups[i].setup, teardown);
+	}
+	ab_scan_force_impl(AB_SCAN_AUTO);
+	failed += cmocka_run_group_tests_name("scan (all implementations agree)",
+					      diff_tests, NULL, teardown);
+	return failed;
 }

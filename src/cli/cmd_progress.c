@@ -1,0 +1,99 @@
+/*
+ * cmd_progress.c - `progress`: what a replication is doing right now, from
+ * another terminal (it reads the stats the destination driver rewrites
+ * every second).  --json for scripts, --watch to follow until the run ends.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "store/progress.h"
+#include "store/store.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+static json_t *read_stats(const struct store *s)
+{
+	char *text = NULL;
+	size_t len;
+	if (fs_read_file(s->stats_path, 64u << 20, &text, &len) < 0)
+		return NULL;
+	json_t *st = json_loadb(text, len, 0, NULL);
+	free(text);
+	return st;
+}
+
+/* A run is live when its stats say so and the lock's holder is alive. */
+static bool run_is_live(const struct store *s, const json_t *stats)
+{
+	const char *status = json_string_value(json_object_get(stats, "status"));
+	char *text = NULL;
+	if (!status || strcmp(status, "running"))
+		return false;
+	if (fs_read_file(s->lock_path, 64, &text, NULL) < 0)
+		return false;
+	long pid = strtol(text, NULL, 10);
+	free(text);
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+int cmd_progress(struct options *o)
+{
+	struct store s;
+	json_t *prev = NULL;
+	int code = EXIT_OK;
+	bool tty = isatty(STDOUT_FILENO);
+
+	if (store_open(&s, o->cfg.store_path, o->cfg.replication, false) < 0)
+		return EXIT_USAGE;
+	if (!store_exists(&s)) {
+		log_error("no replication '%s' in the store '%s' (no directory '%s'); check --store-path",
+			  o->cfg.replication, o->cfg.store_path, s.dir);
+		store_release(&s);
+		return EXIT_USAGE;
+	}
+	for (;;) {
+		json_t *stats = read_stats(&s);
+		if (!stats) {
+			log_error("no stats yet for '%s' ('%s'): it has never run", o->cfg.replication,
+				  s.stats_path);
+			code = EXIT_FAILED;
+			break;
+		}
+		bool live = run_is_live(&s, stats);
+		if (!live && !strcmp(json_string_value(json_object_get(stats, "status")) ?: "", "running"))
+			json_object_set_new(stats, "status", json_string("interrupted"));
+		if (o->json) {
+			json_t *fig = progress_figures(stats, prev);
+			json_object_set_new(fig, "live", json_boolean(live));
+			char *text = json_dumps(fig, o->watch ? JSON_COMPACT : JSON_INDENT(2));
+			if (text)
+				puts(text);
+			free(text);
+			json_decref(fig);
+		} else {
+			char *text = NULL;
+			if (progress_render(stats, prev, &text) == 0) {
+				if (o->watch && tty)
+					fputs("\033[H\033[2J", stdout);
+				fputs(text, stdout);
+				if (!live)
+					printf("(not running)\n");
+			}
+			free(text);
+		}
+		fflush(stdout);
+		json_decref(prev);
+		prev = stats;
+		if (!o->watch || !live)
+			break;
+		sleep(1);
+	}
+	json_decref(prev);
+	store_release(&s);
+	return code;
+}
