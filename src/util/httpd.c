@@ -315,6 +315,35 @@ static bool is_tchar(char ch)
 
 enum { REQ_MORE = 0 };
 
+/* Can buf (no newline yet) start a request line METHOD SP /TARGET SP HTTP/D.D CR? */
+static bool line_prefix_ok(const char *buf, size_t len)
+{
+	static const char version[] = "HTTP/0.0\r";
+	const char *p = buf, *end = buf + len;
+
+	while (p < end && is_tchar(*p))
+		p++;
+	if (p == end)
+		return true;
+	if (p == buf || *p++ != ' ')
+		return false;
+	if (p < end && *p != '/')
+		return false;
+	while (p < end && *p > ' ' && *p < 0x7f)
+		p++;
+	if (p == end)
+		return true;
+	if (*p++ != ' ')
+		return false;
+	for (size_t i = 0; p < end; i++, p++) {
+		if (i >= sizeof(version) - 1)
+			return false;
+		if (version[i] == '0' ? *p < '0' || *p > '9' : *p != version[i])
+			return false;
+	}
+	return true;
+}
+
 /*
  * Look at the request head received so far.  Returns REQ_MORE until it is
  * complete (or proven bad), else an HTTP status: 200 with *method_head and
@@ -325,8 +354,11 @@ static int parse_request(char *buf, size_t len, bool *method_head, char **path, 
 {
 	char *nl = memchr(buf, '\n', len);
 
-	if (!nl)
+	if (!nl) {
+		if (!line_prefix_ok(buf, len))
+			return 400; /* a TLS handshake, say: no need to wait */
 		return len >= HTTPD_MAX_REQUEST ? 431 : REQ_MORE;
+	}
 
 	/* Request line: METHOD SP TARGET SP HTTP/D.D, judged as soon as it is whole. */
 	char *end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
@@ -414,7 +446,7 @@ static void conn_write(struct httpd *h, struct httpd_conn *c, int64_t now)
 		c->out_off += (size_t)n;
 		c->deadline = now + h->idle_ms;
 	}
-	conn_done(h, c, c->state == CONN_LINGER, now);
+	conn_done(h, c, c->drain, now);
 }
 
 /* Answer a complete request (or refuse a bad one) and start writing. */
@@ -440,12 +472,9 @@ static void conn_answer(struct httpd *h, struct httpd_conn *c, int code, bool he
 		conn_close(c);
 		return;
 	}
-	/* conn_write's conn_done lingers when more input may follow. */
-	c->state = code == 200 && !extra ? CONN_WRITE : CONN_LINGER;
+	c->state = CONN_WRITE;
+	c->drain = code != 200 || extra;
 	conn_write(h, c, now);
-	if (c->fd >= 0 && c->out_off < c->out_len)
-		c->state = CONN_WRITE;
-	c->extra = code != 200 || extra;
 }
 
 static void conn_read(struct httpd *h, struct httpd_conn *c, httpd_handler fn, void *ctx,

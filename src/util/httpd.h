@@ -29,6 +29,7 @@
 #define AB_HTTPD_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -49,7 +50,8 @@ typedef int (*httpd_handler)(void *ctx, const char *path, char **body, size_t *l
 
 struct httpd_conn {
 	int fd;                 /* -1: free slot */
-	int state;              /* internal */
+	int state;              /* internal: reading, writing, draining */
+	bool drain;             /* internal: more input may follow the request */
 	char *in;               /* request head, HTTPD_MAX_REQUEST bytes */
 	size_t in_len;
 	char *out;              /* whole response */
@@ -67,7 +69,7 @@ struct httpd {
 
 /*
  * Parse "host:port" -- "127.0.0.1:9100", ":9100" (all IPv4 interfaces),
- * "[::1]:9100", "[::]:9100", "localhost:9100" -- into *ss/*sslen.  Port 0
+ * "[::1]:9100", "[::]:9100", "localhost:9100" -- into *ss and *sslen.  Port 0
  * means any free port.  -EINVAL with *why (a static string) when malformed.
  */
 int httpd_parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen,
