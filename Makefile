@@ -8,10 +8,14 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g -ffunction-sections -fdata-sections
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
-ALL_CFLAGS = -std=c17 $(WARN) $(CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS = -std=c17 $(WARN) $(CFLAGS) $(CPPFLAGS) $(OPT)
+# small code everywhere but on the hot path (the driver must stay under 1 MiB)
+OPT ?= -Os
+HOT := src/protocol/scan src/protocol/scan_simd src/driver/relay src/protocol/catalog
+$(HOT:%=$(BUILD)/obj/%.o): OPT = -O2
 # The driver runs inside arbitrary connector images: no shared libraries.
 STATIC_LDFLAGS := -static -s -Wl,--gc-sections
-LIBS    := -ljansson -lpthread
+LIBS    := -ljansson -lyaml -lm -lpthread
 
 DRIVER      := $(BUILD)/bin/airbyte-replication-driver
 LIB_SRC     := $(filter-out src/cli/%,$(wildcard src/*/*.c))

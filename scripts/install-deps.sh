@@ -3,7 +3,7 @@
 # Retries while another apt/dpkg process holds the lock.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config file procps util-linux libjansson-dev libcmocka-dev jq python3)
+PKGS=(build-essential pkg-config file procps util-linux libjansson-dev libyaml-dev libcmocka-dev jq python3)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -19,6 +19,32 @@ apt_retry() {
 	echo "install-deps: apt-get $* kept failing; giving up" >&2
 	return 1
 }
+
+# --- Container packages (only with --containers; see docs/containers.md) ---
+# podman + runc, Debian's docker-compose 1.29, busybox-static for the tiny
+# local base images. The default invocation (no argument) is unchanged.
+CONTAINER_PKGS=(podman runc crun fuse-overlayfs slirp4netns buildah debootstrap uidmap
+	containernetworking-plugins netavark aardvark-dns catatonit docker-compose busybox-static)
+
+install_containers() {
+	local miss=() p
+	for p in "${CONTAINER_PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || miss+=("$p")
+	done
+	if [ ${#miss[@]} -eq 0 ]; then
+		echo "install-deps: all container packages present"
+		return 0
+	fi
+	echo "install-deps: installing ${miss[*]}"
+	apt_retry update
+	apt_retry install -y --no-install-recommends "${miss[@]}"
+}
+
+if [ "${1:-}" = "--containers" ]; then
+	install_containers
+	exit $?
+fi
+# --- end of the container section ---
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -9,5 +9,6 @@
 int cmd_state(struct options *o);
 int cmd_history(struct options *o);
 int cmd_progress(struct options *o);
+int cmd_list(struct options *o);
 
 #endif

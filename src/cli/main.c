@@ -43,6 +43,7 @@ static const struct command {
 	{ "state", cmd_state, true },
 	{ "history", cmd_history, true },
 	{ "progress", cmd_progress, true },
+	{ "list", cmd_list, false },
 };
 
 int main(int argc, char **argv)

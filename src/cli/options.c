@@ -5,14 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config/replication.h"
 #include "util/fs.h"
 
 enum {
 	OPT_COMMAND = 256, OPT_REPLICATION, OPT_PIPES, OPT_SECRETS, OPT_STORAGE,
 	OPT_STORE_PATH, OPT_STORE, OPT_SRC_EP, OPT_DST_EP, OPT_SRC_CFG, OPT_DST_CFG,
 	OPT_CATALOG, OPT_CONNECT_TO, OPT_HEARTBEAT, OPT_GRACE, OPT_DRAIN, OPT_MAX_LINE,
-	OPT_LOG_LEVEL, OPT_VERSION, OPT_SCHEMA, OPT_DATA, OPT_CRON, OPT_NEXT, OPT_STREAM,
+	OPT_LOG_LEVEL, OPT_FILE, OPT_METRICS, OPT_VERSION, OPT_SCHEMA, OPT_DATA, OPT_CRON, OPT_NEXT, OPT_STREAM,
 	OPT_JSON, OPT_WATCH,
 };
 
@@ -38,6 +40,8 @@ static const struct setting {
 	{ OPT_DRAIN, "drain-timeout", "AIRBYTE_DRAIN_TIMEOUT", "60" },
 	{ OPT_MAX_LINE, "max-line-bytes", "AIRBYTE_MAX_LINE_BYTES", "104857600" },
 	{ OPT_LOG_LEVEL, "log-level", "AIRBYTE_LOG_LEVEL", "info" },
+	{ OPT_FILE, "file", "AIRBYTE_REPLICATION_FILE", NULL },
+	{ OPT_METRICS, "metrics-addr", "AIRBYTE_METRICS_ADDR", NULL },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(*settings))
 
@@ -54,7 +58,11 @@ void options_usage(void)
 "  destination  create the pipes, run the destination connector, commit states\n"
 "  source       connect to the destination, run the source connector, stream\n"
 "  run          both roles locally, as child processes (no containers)\n"
-"  state        print the committed state (--store-path DIR)\n"
+"  state        print the committed state (--store-path DIR); also\n"
+"               state history | set FILE | reset [--stream S] | rollback N\n"
+"  history      the runs of a replication (--json)\n"
+"  progress     what a running replication is doing (--json, --watch)\n"
+"  list         the replications in a store\n"
 "\n"
 "options (each also set by the environment variable shown):\n"
 "  --replication NAME            AIRBYTE_REPLICATION\n"
@@ -76,6 +84,11 @@ void options_usage(void)
 "                                after the source failed\n"
 "  --max-line-bytes N            AIRBYTE_MAX_LINE_BYTES (104857600)\n"
 "  --log-level LEVEL             AIRBYTE_LOG_LEVEL (info): debug, info, warn, error\n"
+"  --file FILE                   AIRBYTE_REPLICATION_FILE: the whole replication in\n"
+"                                one YAML or JSON file (name, source, destination,\n"
+"                                catalog, schedule)\n"
+"  --metrics-addr HOST:PORT      AIRBYTE_METRICS_ADDR: serve Prometheus /metrics while\n"
+"                                running (a textfile is always in the store)\n"
 "\n"
 "exit codes: 0 success, 1 replication failed, 2 usage or configuration error,\n"
 "3 timeout, 126/127 connector cannot be executed, 128+N stopped by signal N.\n",
@@ -105,6 +118,49 @@ static const char *own(struct options *o, char *s)
 		}
 	}
 	abort(); /* more owned strings than slots: a programming error */
+}
+
+/* The replication file fills what flags and environment left unset. */
+static int load_file(struct options *o)
+{
+	struct replication_file rf;
+	struct ab_error err = { 0 };
+	struct driver_config *cfg = &o->cfg;
+	if (replication_file_load(o->file, &rf, &err) < 0) {
+		fprintf(stderr, "airbyte-replication-driver: replication file '%s': %s%s", o->file, err.text,
+			err.line ? "" : "\n");
+		if (err.line)
+			fprintf(stderr, " (line %d, column %d)\n", err.line, err.column);
+		return -EINVAL;
+	}
+	int r = -EINVAL;
+	if (cfg->replication && strcmp(cfg->replication, rf.name)) {
+		fprintf(stderr, "airbyte-replication-driver: --replication '%s' differs from the name '%s' in '%s'\n",
+			cfg->replication, rf.name, o->file);
+		goto out;
+	}
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/airbyte-secrets-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir) || replication_file_materialise(&rf, dir) < 0) {
+		fprintf(stderr, "airbyte-replication-driver: cannot write the connector configs of '%s' to '%s': %s\n",
+			o->file, dir, strerror(errno));
+		goto out;
+	}
+	o->file_dir = strdup(dir);
+	cfg->secrets_dir = own(o, strdup(dir));
+	if (!cfg->replication)
+		cfg->replication = own(o, strdup(rf.name));
+	if (!cfg->source_entrypoint && rf.source_entrypoint)
+		cfg->source_entrypoint = own(o, strdup(rf.source_entrypoint));
+	if (!cfg->destination_entrypoint && rf.destination_entrypoint)
+		cfg->destination_entrypoint = own(o, strdup(rf.destination_entrypoint));
+	if (!o->cron && rf.schedule)
+		o->cron = own(o, strdup(rf.schedule));
+	r = 0;
+out:
+	replication_file_release(&rf);
+	return r;
 }
 
 int options_parse(struct options *o, int argc, char **argv)
@@ -203,6 +259,8 @@ int options_parse(struct options *o, int argc, char **argv)
 		case OPT_DST_CFG: cfg->destination_config = v; break;
 		case OPT_CATALOG: cfg->catalog = v; break;
 		case OPT_LOG_LEVEL: o->log_level = v; break;
+		case OPT_FILE: o->file = v; break;
+		case OPT_METRICS: cfg->metrics_addr = v; break;
 		case OPT_CONNECT_TO:
 			if (parse_seconds(settings[i].flag, v, &cfg->connect_timeout) < 0)
 				return -EINVAL;
@@ -230,6 +288,8 @@ int options_parse(struct options *o, int argc, char **argv)
 		}
 		}
 	}
+	if (o->file && load_file(o) < 0)
+		return -EINVAL;
 	/* a connector image's own command, when the role-specific one is unset */
 	const char *ep = getenv("AIRBYTE_ENTRYPOINT");
 	if (ep && *ep && o->command) {
@@ -251,6 +311,18 @@ int options_parse(struct options *o, int argc, char **argv)
 
 void options_release(struct options *o)
 {
+	if (o->file_dir) {
+		static const char *const files[] = { "source-file.json", "destination-file.json",
+						     "catalog-file.json" };
+		for (size_t i = 0; i < 3; i++) {
+			char *p = fs_join(o->file_dir, files[i]);
+			if (p)
+				unlink(p);
+			free(p);
+		}
+		rmdir(o->file_dir);
+		free(o->file_dir);
+	}
 	for (size_t i = 0; i < sizeof(o->owned) / sizeof(*o->owned); i++)
 		free(o->owned[i]);
 	memset(o, 0, sizeof(*o));

@@ -14,6 +14,8 @@ struct options {
 	const char *command;
 	const char *store;          /* "local" (default) or "k8s" */
 	const char *log_level;
+	const char *file;           /* --file: a replication file */
+	char *file_dir;             /* its materialised configs (removed at exit) */
 	bool help, version;
 	/* command-specific flags */
 	const char *schema, *data;  /* validate */
@@ -26,7 +28,7 @@ struct options {
 	int nargs;                  /* positional words after the command */
 	char **args;
 	/* owned strings behind cfg */
-	char *owned[8];
+	char *owned[12];
 };
 
 /* Parse argv and the environment.  0, or -EINVAL after printing why. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,13 +137,18 @@ void child_reap(struct child *const *known, int nknown)
 {
 	for (;;) {
 		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		struct rusage ru;
+		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
 		if (pid <= 0)
 			return;
 		for (int i = 0; i < nknown; i++) {
-			if (known[i] && known[i]->pid == pid && !known[i]->exited) {
-				known[i]->exited = true;
-				known[i]->status = status;
+			struct child *c = known[i];
+			if (c && c->pid == pid && !c->exited) {
+				c->exited = true;
+				c->status = status;
+				c->cpu_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+						 (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+				c->max_rss_kb = ru.ru_maxrss;
 			}
 		}
 	}

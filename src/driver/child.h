@@ -18,6 +18,8 @@ struct child {
 	bool exited;
 	int status;          /* waitpid status once exited */
 	int exec_errno;      /* errno of a failed exec, 0 otherwise */
+	double cpu_seconds;  /* user + system time, once exited */
+	long max_rss_kb;     /* peak resident memory, once exited */
 };
 
 /*

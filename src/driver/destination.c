@@ -24,7 +24,9 @@
 #include "driver/runtime.h"
 #include "protocol/scan.h"
 #include "protocol/state.h"
+#include "store/metrics.h"
 #include "store/store.h"
+#include "util/httpd.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/words.h"
@@ -49,6 +51,9 @@ struct destination {
 	json_t *source_stats;     /* last stats message from the source */
 	json_t *estimates;        /* last ESTIMATE trace per stream */
 	json_t *statuses;         /* last STREAM_STATUS per stream */
+	json_t *source_usage;     /* the source connector's cpu and memory */
+	json_t *last_stats;       /* what /metrics serves */
+	struct httpd http;
 	uint64_t state_commits, state_ignored;
 	struct persister persist;
 	uint64_t state_seq;       /* states handed to the persister */
@@ -110,7 +115,14 @@ static json_t *dest_stats(struct destination *d, const char *status)
 	}
 	int64_t now = wall_ms();
 	json_t *messages = json_object_get(d->source_stats, "messages");
-	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o}",
+	json_t *connectors = json_object();
+	if (d->source_usage)
+		json_object_set(connectors, "source", d->source_usage);
+	if (d->conn.exited)
+		json_object_set_new(connectors, "destination",
+				    json_pack("{s:f, s:I}", "cpu_seconds", d->conn.cpu_seconds,
+					      "max_rss_bytes", (json_int_t)d->conn.max_rss_kb * 1024));
+	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o, s:o}",
 			 "replication", d->cfg->replication, "run", (json_int_t)d->run,
 			 "status", status, "started_at", json_time(d->started_wall),
 			 "updated_at", json_time(now),
@@ -121,7 +133,7 @@ static json_t *dest_stats(struct destination *d, const char *status)
 			 "state_commits", (json_int_t)d->state_commits,
 			 "messages", messages ? messages : json_object(),
 			 "invalid_lines", json_integer_value(json_object_get(d->source_stats, "invalid")),
-			 "streams", streams);
+			 "streams", streams, "connectors", connectors);
 }
 
 static void dest_save_stats(struct destination *d, const char *status, bool durable)
@@ -130,7 +142,18 @@ static void dest_save_stats(struct destination *d, const char *status, bool dura
 	int r = st ? store_save_stats(&d->store, st, durable) : -ENOMEM;
 	if (r < 0)
 		log_warn("cannot write '%s': %s", d->store.stats_path, strerror(-r));
-	json_decref(st);
+	json_decref(d->last_stats);
+	d->last_stats = st;
+}
+
+static int serve_metrics(void *ctx, const char *path, char **body, size_t *len,
+			 const char **content_type)
+{
+	struct destination *d = ctx;
+	if (strcmp(path, "/metrics"))
+		return -ENOENT;
+	*content_type = METRICS_CONTENT_TYPE;
+	return d->last_stats ? metrics_render(d->last_stats, body, len) : -EAGAIN;
 }
 
 static void dest_record_run(struct destination *d, int code)
@@ -152,7 +175,8 @@ static void dest_record_run(struct destination *d, int code)
 	r = store_save_stats(&d->store, rec, true);
 	if (r < 0)
 		log_warn("cannot write '%s': %s", d->store.stats_path, strerror(-r));
-	json_decref(rec);
+	json_decref(d->last_stats);
+	d->last_stats = rec;
 }
 
 /* --- committing states --------------------------------------------------- */
@@ -411,6 +435,11 @@ static void on_control(struct destination *d)
 		} else if (!strcmp(t, "done")) {
 			d->source_done = true;
 			d->source_code = (int)json_integer_value(json_object_get(msg, "code"));
+			json_t *usage = json_object_get(msg, "connector");
+			if (usage) {
+				json_decref(d->source_usage);
+				d->source_usage = json_incref(usage);
+			}
 			const char *why = json_string_value(json_object_get(msg, "reason"));
 			if (d->source_code)
 				dest_fail(d, d->source_code, "%s", why && *why ? why : "the source failed");
@@ -571,7 +600,7 @@ static void dest_loop(struct destination *d)
 
 	d->next_stats = now_ms(); /* a first view at once */
 	while (!(d->conn.exited && d->conn.out_fd < 0 && d->conn.err_fd < 0)) {
-		struct pollfd p[5];
+		struct pollfd p[5 + HTTPD_MAX_FDS];
 		int np = 0, i_ctl = -1, i_out = -1, i_err = -1;
 		p[np++] = (struct pollfd){ .fd = d->sfd, .events = POLLIN };
 		p[np++] = (struct pollfd){ .fd = d->persist.event_fd, .events = POLLIN };
@@ -587,12 +616,21 @@ static void dest_loop(struct destination *d)
 			i_err = np;
 			p[np++] = (struct pollfd){ .fd = d->conn.err_fd, .events = POLLIN };
 		}
+		int i_http = np;
+		int nhttp = d->http.fd >= 0 ? httpd_fds(&d->http, p + np, HTTPD_MAX_FDS) : 0;
+		np += nhttp > 0 ? nhttp : 0;
 		int64_t now = now_ms();
 		int64_t wake = d->next_stats;
 		if (d->term_at || d->source_end)
 			wake = wake < now + 100 ? wake : now + 100;
-		if (poll(p, (nfds_t)np, wake > now ? (int)(wake - now) : 0) < 0 && errno != EINTR)
+		int timeout = wake > now ? (int)(wake - now) : 0;
+		int ht = d->http.fd >= 0 ? httpd_timeout(&d->http) : -1;
+		if (ht >= 0 && ht < timeout)
+			timeout = ht;
+		if (poll(p, (nfds_t)np, timeout) < 0 && errno != EINTR)
 			break;
+		if (d->http.fd >= 0)
+			httpd_handle(&d->http, p + i_http, nhttp > 0 ? nhttp : 0, serve_metrics, d);
 		if (p[0].revents) {
 			int sig;
 			while ((sig = runtime_read_signal(d->sfd)) > 0) {
@@ -743,6 +781,14 @@ static int dest_start(struct destination *d)
 		return EXIT_FAILED;
 	}
 	d->run = store_run_count(&d->store) + 1;
+	if (cfg->metrics_addr) {
+		const char *why = "";
+		if (httpd_open(&d->http, cfg->metrics_addr, &why) < 0) {
+			log_error("cannot serve metrics on '%s': %s", cfg->metrics_addr, why);
+			return EXIT_USAGE;
+		}
+		log_info("serving metrics on http://%s/metrics", cfg->metrics_addr);
+	}
 	d->undurable = json_array();
 	r = persister_start(&d->persist, commit_text, &d->store);
 	if (r < 0 || !d->undurable) {
@@ -755,6 +801,7 @@ static int dest_start(struct destination *d)
 int destination_role(const struct driver_config *cfg)
 {
 	struct destination d = { .cfg = cfg, .listen_fd = -1, .keeper_fd = -1, .lock_fd = -1,
+				 .http = { .fd = -1 },
 				 .ctl = { .fd = -1 }, .persist = { .event_fd = -1 } };
 	int code;
 
@@ -807,6 +854,9 @@ int destination_role(const struct driver_config *cfg)
 	json_decref(d.pending);
 	json_decref(d.estimates);
 	json_decref(d.statuses);
+	json_decref(d.source_usage);
+	json_decref(d.last_stats);
+	httpd_close(&d.http);
 	json_decref(d.source_stats);
 	free(d.committed);
 	if (d.lock_fd >= 0)

@@ -75,9 +75,10 @@ static void kill_leftovers(void)
 		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 		fclose(f);
 		buf[n] = '\0';
-		char *rp = strrchr(buf, ')'); /* the name may hold spaces */
-		int ppid = 0;
-		if (rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == self) {
+		/* "pid (name) S ppid ...": the name may hold spaces and ')' */
+		char *rp = strrchr(buf, ')');
+		long ppid = rp && rp[1] == ' ' && rp[2] && rp[3] == ' ' ? strtol(rp + 4, NULL, 10) : 0;
+		if (ppid == self) {
 			log_warn("killing leftover process %d", (int)pid);
 			kill(pid, SIGKILL);
 		}

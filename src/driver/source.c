@@ -467,8 +467,10 @@ static int source_finish(struct source *s)
 	}
 	if (s->ctl.fd >= 0) {
 		source_send_stats(s);
-		control_sendf(&s->ctl, "done", json_pack("{s:i, s:s}", "code", s->code,
-							 "reason", s->reason));
+		control_sendf(&s->ctl, "done", json_pack("{s:i, s:s, s:{s:f, s:I}}", "code", s->code,
+							 "reason", s->reason, "connector",
+							 "cpu_seconds", s->conn.cpu_seconds,
+							 "max_rss_bytes", (json_int_t)s->conn.max_rss_kb * 1024));
 	}
 	/* the destination decides; a signal while waiting still stops us */
 	while (!has_result(s) && s->ctl.fd >= 0) {

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "store/metrics.h"
 #include "util/fs.h"
 
 #define STATE_MAX_BYTES (256u << 20)
@@ -38,8 +39,9 @@ int store_open(struct store *s, const char *store_path, const char *replication,
 	s->history_path = fs_join(s->dir, "history.jsonl");
 	s->journal_path = fs_join(s->dir, "state-history.jsonl");
 	s->lock_path = fs_join(s->dir, "lock");
+	s->metrics_path = fs_join(s->dir, "metrics.prom");
 	if (!s->state_path || !s->stats_path || !s->history_path || !s->journal_path ||
-	    !s->lock_path) {
+	    !s->lock_path || !s->metrics_path) {
 		store_release(s);
 		return -ENOMEM;
 	}
@@ -61,6 +63,7 @@ void store_release(struct store *s)
 	free(s->history_path);
 	free(s->journal_path);
 	free(s->lock_path);
+	free(s->metrics_path);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -115,7 +118,13 @@ int store_save_state(const struct store *s, const json_t *doc)
 
 int store_save_stats(const struct store *s, const json_t *stats, bool durable)
 {
-	return save_json(s->stats_path, stats, durable, JSON_INDENT(2));
+	char *text = NULL;
+	size_t len;
+	int r = save_json(s->stats_path, stats, durable, JSON_INDENT(2));
+	if (r == 0 && metrics_render(stats, &text, &len) == 0)
+		r = fs_write_atomic(s->metrics_path, text, len, 0644, durable);
+	free(text);
+	return r;
 }
 
 int store_append_history(const struct store *s, const json_t *record)

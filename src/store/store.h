@@ -5,6 +5,7 @@
  *   <store-path>/<replication>/stats.json    live stats, rewritten every second
  *   <store-path>/<replication>/history.jsonl one JSON line per finished run
  *   <store-path>/<replication>/state-history.jsonl every committed state
+ *   <store-path>/<replication>/metrics.prom  Prometheus textfile (with stats)
  *   <store-path>/<replication>/lock          held (flock) while a run or a
  *                                            state change is in progress
  *
@@ -23,6 +24,7 @@
 struct store {
 	char *dir;
 	char *state_path, *stats_path, *history_path, *journal_path, *lock_path;
+	char *metrics_path;
 };
 
 /* Set up paths; with create, make the directories.  -EINVAL: bad name. */
@@ -54,6 +56,7 @@ int store_read_journal(const struct store *s, json_t **entries);
  * when another process holds it and wait is false (*holder set to its pid).
  */
 int store_lock(const struct store *s, bool wait, long *holder);
+/* stats.json, and metrics.prom rendered from it. */
 int store_save_stats(const struct store *s, const json_t *stats, bool durable);
 int store_append_history(const struct store *s, const json_t *record);
 /* Number of runs recorded so far (lines in history.jsonl). */

@@ -9,7 +9,9 @@ T=$(mktemp -d /tmp/abtest.XXXXXX)
 SECRETS=$T/secrets
 STORE=$T/store
 OUT=$T/out.jsonl
-mkdir -p "$SECRETS"
+mkdir -p "$SECRETS" "$T/tmp"
+# temp files of the driver (input state, private pipes) land here too
+export TMPDIR=$T/tmp
 n=0 nfail=0
 unset AIRBYTE_ENTRYPOINT AIRBYTE_SOURCE_ENTRYPOINT AIRBYTE_DESTINATION_ENTRYPOINT
 
@@ -75,5 +77,6 @@ no_leftover_processes() {
 }
 # no FIFO, socket or temp file is left in a directory
 dir_clean() { [ -z "$(find "$1" \( -type p -o -type s -o -name '*.tmp.*' \) 2>/dev/null)" ]; }
-no_state_temp_files() { [ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'airbyte-state-*' -newer "$SECRETS" 2>/dev/null)" ]; }
+no_state_temp_files() { [ -z "$(find "$T/tmp" -maxdepth 1 -name 'airbyte-state-*' 2>/dev/null)" ]; }
+no_private_dirs() { [ -z "$(find "$T/tmp" -maxdepth 1 -name 'airbyte-*' 2>/dev/null)" ]; }
 jq_true() { jq -e "$1" "$2" >/dev/null; }

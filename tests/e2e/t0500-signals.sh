@@ -25,7 +25,7 @@ for sig in TERM INT; do
 	check "the committed cursor ($cursor) is covered by the output ($(records_out) records)" [ "$cursor" -le "$(records_out)" ]
 	eq "the run record says stopped" stopped "$(last_run .outcome)"
 	check "no process left" no_leftover_processes
-	check "no private pipes dir left" [ -z "$(find /tmp -maxdepth 1 -name 'airbyte-run-*' -newer "$SECRETS/catalog-file.json" 2>/dev/null)" ]
+	check "no private pipes dir or temp file left" no_private_dirs
 done
 
 # SIGTERM to the destination role alone: it forwards, then tells the source

@@ -11,8 +11,12 @@ run_repl_bg() {
 	pid=$!
 }
 run_repl_bg
-for i in $(seq 100); do [ -f "$STORE/r/stats.json" ] && break; sleep 0.05; done
-sleep 2.2
+# wait until the run is well under way (slow machines start Python slowly)
+for i in $(seq 200); do
+	[ "$(jq '.streams[0].records_emitted' "$STORE/r/stats.json" 2>/dev/null || echo 0)" -gt 20 ] && break
+	sleep 0.05
+done
+sleep 1.1
 P() { "$DRIVER" progress --replication r --store-path "$STORE" "$@"; }
 P --json >"$T/p.json"
 eq "progress --json during the run says live" true "$(jq .live "$T/p.json")"
