@@ -3,7 +3,7 @@
 # Retries while another apt/dpkg process holds the lock.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config file procps util-linux libjansson-dev libyaml-dev libcmocka-dev jq python3)
+PKGS=(build-essential pkg-config file procps util-linux libjansson-dev libyaml-dev libcmocka-dev jq python3 curl prometheus)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
