@@ -3,7 +3,10 @@
 # Retries while another apt/dpkg process holds the lock.
 set -euo pipefail
 
-PKGS=(build-essential pkg-config file procps util-linux libjansson-dev libyaml-dev libcmocka-dev jq python3 curl prometheus)
+# musl-tools + cmake: the driver is linked against musl, with jansson and
+# libyaml built from Debian's sources by scripts/build-musl-deps.sh (make runs it)
+PKGS=(build-essential pkg-config file procps util-linux libjansson-dev libyaml-dev libcmocka-dev jq python3 curl prometheus
+	musl-tools cmake)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -10,5 +10,8 @@ int cmd_state(struct options *o);
 int cmd_history(struct options *o);
 int cmd_progress(struct options *o);
 int cmd_list(struct options *o);
+int cmd_validate(struct options *o);
+int cmd_schedule(struct options *o);
+int cmd_schedule_next(struct options *o);
 
 #endif

@@ -20,15 +20,13 @@ static int cmd_init(struct options *o) { return init_role(&o->cfg); }
 static int cmd_source(struct options *o) { return source_role(&o->cfg); }
 static int cmd_destination(struct options *o) { return destination_role(&o->cfg); }
 
-static int run_argc;
-static char **run_argv;
 static int cmd_run(struct options *o)
 {
 	if (!o->cfg.source_entrypoint || !o->cfg.destination_entrypoint) {
 		log_error("run needs both connectors: --source-entrypoint CMD and --destination-entrypoint CMD (or AIRBYTE_SOURCE_ENTRYPOINT and AIRBYTE_DESTINATION_ENTRYPOINT)");
 		return EXIT_USAGE;
 	}
-	return run_local(&o->cfg, run_argc, run_argv, !o->pipes_dir_given);
+	return run_local(&o->cfg, o->argc, o->argv, !o->pipes_dir_given);
 }
 
 static const struct command {
@@ -44,6 +42,8 @@ static const struct command {
 	{ "history", cmd_history, true },
 	{ "progress", cmd_progress, true },
 	{ "list", cmd_list, false },
+	{ "validate", cmd_validate, false },
+	{ "schedule", cmd_schedule, false },
 };
 
 int main(int argc, char **argv)
@@ -96,8 +96,6 @@ int main(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
-	run_argc = argc;
-	run_argv = argv;
 	code = cmd->fn(&o);
 out:
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -171,6 +171,8 @@ int options_parse(struct options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->cfg.argv0 = argv[0];
+	o->argc = argc;
+	o->argv = argv;
 	for (size_t i = 0; i < NSETTINGS; i++)
 		longs[n++] = (struct option){ settings[i].flag, required_argument, NULL, settings[i].id };
 	longs[n++] = (struct option){ "command", required_argument, NULL, OPT_COMMAND };

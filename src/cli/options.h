@@ -25,6 +25,8 @@ struct options {
 	bool json, watch;           /* progress, history */
 	bool pipes_dir_given;
 	struct driver_config cfg;
+	int argc;                   /* the whole command line, for re-running */
+	char **argv;
 	int nargs;                  /* positional words after the command */
 	char **args;
 	/* owned strings behind cfg */

@@ -1,4 +1,5 @@
 #include "util/log.h"
+#include "util/secrets.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,15 +42,19 @@ static size_t log_prefix(char *buf, size_t cap, enum log_level level,
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* One write(2) per line so that concurrent writers do not interleave. */
-static void log_emit(char *buf, size_t len)
+/* One write(2) per line so that concurrent writers do not interleave;
+ * secrets are masked on the way out, whatever printed them. */
+static void log_emit(char *raw, size_t rawlen)
 {
+	char buf[8200];
+	size_t len = secrets_mask(raw, rawlen, buf, sizeof(buf) - 1);
 	buf[len++] = '\n';
+	char *p = buf;
 	while (len > 0) {
-		ssize_t n = write(STDERR_FILENO, buf, len);
+		ssize_t n = write(STDERR_FILENO, p, len);
 		if (n <= 0)
 			return;
-		buf += n;
+		p += n;
 		len -= (size_t)n;
 	}
 }

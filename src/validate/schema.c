@@ -289,14 +289,13 @@ static int remove_dots(struct sbuf *out, const char *in, size_t n)
 			break;
 		} else if (AT("/../") || IS("/..")) {
 			bool last = IS("/..");
-			i += 3;
+			i += 3; /* "/../": the last "/" starts the rest of the input */
 			char *slash = o.s ? strrchr(o.s, '/') : NULL;
 			sb_trunc(&o, slash ? (size_t)(slash - o.s) : 0);
 			if (last) {
 				r = sb_add(&o, "/");
 				break;
 			}
-			i--; /* keep the "/" of "/../" as the start of the input */
 		} else if (IS(".") || IS("..")) {
 			break;
 		} else {
@@ -800,6 +799,7 @@ struct schema {
 struct pending_ref {
 	json_t *node;
 	char *uri;
+	char *path;             /* where the $ref is, for messages */
 };
 
 struct compiler {
@@ -927,7 +927,12 @@ static int walk(struct compiler *c, json_t *node, const char *base)
 			c->pend = p;
 			c->cappend = cap;
 		}
-		c->pend[c->npend++] = (struct pending_ref){ node, uri };
+		char *path = strdup(sb_str(&c->path));
+		if (!path) {
+			free(uri);
+			return -ENOMEM;
+		}
+		c->pend[c->npend++] = (struct pending_ref){ node, uri, path };
 	}
 	v = json_object_get(node, "$id");
 	if (json_is_string(v) && !json_is_string(ref)) {
@@ -1218,14 +1223,18 @@ int schema_compile_flags(struct schema **out, const json_t *doc, unsigned flags,
 	for (size_t i = 0; i < c.npend; i++) { /* the list grows while we resolve */
 		json_t *target = NULL;
 		sb_trunc(&c.path, 0);
+		if ((r = sb_add(&c.path, c.pend[i].path)) < 0)
+			goto out;
 		if ((r = resolve_ref(&c, c.pend[i].uri, &target)) < 0)
 			goto out;
 		if ((r = pmap_put(&c.s->refs, c.pend[i].node, target)) < 0)
 			goto out;
 	}
 out:
-	for (size_t i = 0; i < c.npend; i++)
+	for (size_t i = 0; i < c.npend; i++) {
 		free(c.pend[i].uri);
+		free(c.pend[i].path);
+	}
 	free(c.pend);
 	free(c.path.s);
 	if (r < 0) {
@@ -1288,6 +1297,17 @@ static const char *type_name(const json_t *v)
 	}
 }
 
+/* No libm: the driver links statically against jansson and libc only. */
+static double abs_d(double d) { return d < 0 ? -d : d; }
+
+/* d rounded to the nearest integer (d finite). */
+static double round_d(double d)
+{
+	if (abs_d(d) >= 4503599627370496.0) /* 2^52: already integral */
+		return d;
+	return (double)(long long)(d + (d < 0 ? -0.5 : 0.5));
+}
+
 static bool is_integral(const json_t *v)
 {
 	if (json_is_integer(v))
@@ -1295,7 +1315,7 @@ static bool is_integral(const json_t *v)
 	if (!json_is_real(v))
 		return false;
 	double d = json_real_value(v);
-	return isfinite(d) && d == floor(d);
+	return isfinite(d) && (abs_d(d) >= 4503599627370496.0 || d == (double)(long long)d);
 }
 
 static bool type_matches(const json_t *v, const char *t)
@@ -1480,7 +1500,7 @@ static int check_number(struct vctx *c, const json_t *sc, const json_t *inst)
 			ok = json_integer_value(inst) % json_integer_value(v) == 0;
 		} else {
 			double q = x / json_number_value(v);
-			ok = isfinite(q) && fabs(q - nearbyint(q)) <= 1e-9 * fmax(1.0, fabs(q));
+			ok = isfinite(q) && abs_d(q - round_d(q)) <= 1e-9 * (abs_d(q) > 1.0 ? abs_d(q) : 1.0);
 		}
 		if (!ok)
 			RUN(verror(c, "multipleOf", "%.17g is not a multiple of %.17g", x,
