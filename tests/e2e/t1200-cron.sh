@@ -44,7 +44,7 @@ else
 	eq "New York, fall back: 01:30 once, then EST" \
 		"2024-11-03T01:30:00-04:00 2024-11-04T01:30:00-05:00" \
 		"$(echo $(sched 1730592000 America/New_York '30 1 * * *' 2))"
-	eq "--next defaults to 1 line" 1 "$(AIRBYTE_NOW=0 TZ=UTC "$DRIVER" schedule --cron @hourly | wc -l | tr -d ' ')"
+	eq "--next 1 prints one line" 1 "$(AIRBYTE_NOW=0 TZ=UTC "$DRIVER" schedule --cron @hourly --next 1 | wc -l | tr -d ' ')"
 	eq "@weekly in UTC" "1970-01-04T00:00:00+00:00" "$(sched 0 UTC @weekly 1)"
 	sched 0 UTC '0 0 * 13 *' 1 >/dev/null
 	eq "an invalid expression exits 2" 2 "$?"
