@@ -6,7 +6,7 @@ CONNKIT_SRC := $(wildcard connectors/kit/*.c)
 CONNKIT_OBJ := $(CONNKIT_SRC:%.c=$(BUILD)/obj/%.o)
 CONNKIT_LIB := $(BUILD)/libconnkit.a
 
-CONNECTORS := source-file destination-csv
+CONNECTORS := source-file destination-csv source-e2e-test destination-dev-null
 CONNECTOR_BINS := $(CONNECTORS:%=$(BUILD)/bin/%)
 
 .PHONY: connectors

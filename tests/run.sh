@@ -48,11 +48,14 @@ if [ $e2e_only = 0 ] && [ -z "$filter" ]; then
 		cat "$log/$name.tap"
 		count "$name" "$log/$name.tap" "$rc"
 	done
-	echo "# connectors"
-	tests/connectors-e2e/test_connectors.sh >"$log/connectors" 2>&1
-	rc=$?
-	grep -E '^(not )?ok ' "$log/connectors"
-	count connectors "$log/connectors" "$rc"
+	for c in tests/connectors-e2e/test_*.sh; do
+		name=$(basename "$c" .sh)
+		echo "# $name"
+		"$c" >"$log/$name" 2>&1
+		rc=$?
+		grep -E '^(not )?ok ' "$log/$name"
+		count "$name" "$log/$name" "$rc"
+	done
 fi
 
 for t in tests/e2e/t*.sh; do

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "cli/commands.h"
+#include "driver/spec.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "validate/schema.h"
@@ -54,8 +55,10 @@ int cmd_validate(struct options *o)
 	json_t *schema = NULL, *data = NULL, *errors = NULL;
 	int code = EXIT_USAGE, r;
 
+	if (!o->schema && !o->data && o->cfg.replication)
+		return cmd_validate_replication(o);
 	if (!o->schema || !o->data) {
-		log_error("validate needs --schema FILE and --data FILE");
+		log_error("validate needs --schema FILE and --data FILE, or --replication NAME");
 		return EXIT_USAGE;
 	}
 	/* patterns count characters, not bytes */
@@ -104,4 +107,26 @@ out:
 	json_decref(data);
 	json_decref(errors);
 	return code;
+}
+
+/*
+ * `validate --replication NAME`: check both connectors' configs against
+ * their specs (what run does first).  0 valid, 1 invalid, 2 unusable input.
+ */
+int cmd_validate_replication(struct options *o)
+{
+	const struct driver_config *c = &o->cfg;
+	if (!c->source_entrypoint || !c->destination_entrypoint) {
+		log_error("validate --replication needs --source-entrypoint and --destination-entrypoint (or a --file) to ask the connectors for their specs");
+		return EXIT_USAGE;
+	}
+	double timeout = c->spec_timeout > 0 ? c->spec_timeout : 30;
+	int a = connector_check_config("source", c->source_entrypoint, c->source_config, timeout);
+	int b = connector_check_config("destination", c->destination_entrypoint,
+				       c->destination_config, timeout);
+	if (a == 0 && b == 0) {
+		printf("valid\n");
+		return EXIT_OK;
+	}
+	return EXIT_FAILED;
 }

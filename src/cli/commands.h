@@ -11,6 +11,7 @@ int cmd_history(struct options *o);
 int cmd_progress(struct options *o);
 int cmd_list(struct options *o);
 int cmd_validate(struct options *o);
+int cmd_validate_replication(struct options *o);
 int cmd_schedule(struct options *o);
 int cmd_schedule_next(struct options *o);
 

@@ -14,7 +14,7 @@ enum {
 	OPT_COMMAND = 256, OPT_REPLICATION, OPT_PIPES, OPT_SECRETS, OPT_STORAGE,
 	OPT_STORE_PATH, OPT_STORE, OPT_SRC_EP, OPT_DST_EP, OPT_SRC_CFG, OPT_DST_CFG,
 	OPT_CATALOG, OPT_CONNECT_TO, OPT_HEARTBEAT, OPT_GRACE, OPT_DRAIN, OPT_MAX_LINE,
-	OPT_LOG_LEVEL, OPT_FILE, OPT_METRICS, OPT_VERSION, OPT_SCHEMA, OPT_DATA, OPT_CRON, OPT_NEXT, OPT_STREAM,
+	OPT_LOG_LEVEL, OPT_SPEC_TO, OPT_FILE, OPT_METRICS, OPT_VERSION, OPT_SCHEMA, OPT_DATA, OPT_CRON, OPT_NEXT, OPT_STREAM,
 	OPT_JSON, OPT_WATCH,
 };
 
@@ -38,6 +38,7 @@ static const struct setting {
 	{ OPT_HEARTBEAT, "heartbeat-timeout", "AIRBYTE_HEARTBEAT_TIMEOUT", "10800" },
 	{ OPT_GRACE, "grace-period", "AIRBYTE_GRACE_PERIOD", "5" },
 	{ OPT_DRAIN, "drain-timeout", "AIRBYTE_DRAIN_TIMEOUT", "60" },
+	{ OPT_SPEC_TO, "spec-timeout", "AIRBYTE_SPEC_TIMEOUT", "30" },
 	{ OPT_MAX_LINE, "max-line-bytes", "AIRBYTE_MAX_LINE_BYTES", "104857600" },
 	{ OPT_LOG_LEVEL, "log-level", "AIRBYTE_LOG_LEVEL", "info" },
 	{ OPT_FILE, "file", "AIRBYTE_REPLICATION_FILE", NULL },
@@ -83,6 +84,9 @@ void options_usage(void)
 "  --drain-timeout SECS          AIRBYTE_DRAIN_TIMEOUT (60): destination finishing\n"
 "                                after the source failed\n"
 "  --max-line-bytes N            AIRBYTE_MAX_LINE_BYTES (104857600)\n"
+"  --spec-timeout SECS           AIRBYTE_SPEC_TIMEOUT (30): the connector's `spec`, run\n"
+"                                first to check its config and mask its secrets;\n"
+"                                0 = skip\n"
 "  --log-level LEVEL             AIRBYTE_LOG_LEVEL (info): debug, info, warn, error\n"
 "  --file FILE                   AIRBYTE_REPLICATION_FILE: the whole replication in\n"
 "                                one YAML or JSON file (name, source, destination,\n"
@@ -277,6 +281,10 @@ int options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_DRAIN:
 			if (parse_seconds(settings[i].flag, v, &cfg->drain_timeout) < 0)
+				return -EINVAL;
+			break;
+		case OPT_SPEC_TO:
+			if (parse_seconds(settings[i].flag, v, &cfg->spec_timeout) < 0)
 				return -EINVAL;
 			break;
 		case OPT_MAX_LINE: {

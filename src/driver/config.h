@@ -24,6 +24,7 @@ struct driver_config {
 	double heartbeat_timeout; /* source silent this long: fail (0: never) */
 	double grace_period;      /* SIGTERM to a connector, then SIGKILL */
 	double drain_timeout;     /* destination finishing after the source failed */
+	double spec_timeout;      /* `spec` before running (0: no config check) */
 	unsigned long max_line;   /* bytes */
 	const char *metrics_addr; /* serve /metrics here while running, or NULL */
 	const char *argv0;        /* how we were started (init falls back to it) */

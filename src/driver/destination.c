@@ -22,6 +22,7 @@
 #include "driver/persister.h"
 #include "driver/roles.h"
 #include "driver/runtime.h"
+#include "driver/spec.h"
 #include "protocol/scan.h"
 #include "protocol/state.h"
 #include "store/metrics.h"
@@ -29,6 +30,7 @@
 #include "util/httpd.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/secrets.h"
 #include "util/words.h"
 
 #define STATS_INTERVAL_MS 1000
@@ -79,6 +81,7 @@ static void dest_fail(struct destination *d, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
 	va_end(ap);
+	secrets_mask_inplace(d->reason, sizeof(d->reason));
 	log_error("%s", d->reason);
 }
 
@@ -356,6 +359,10 @@ static void on_connector_line(struct destination *d, const char *line, size_t le
 		}
 		break;
 	}
+	case AB_MSG_RECORD:
+		/* some destinations echo what they wrote: data, not news */
+		log_connector_line(LOG_DEBUG, d->conn.name, line, len);
+		break;
 	default:
 		log_connector_line(LOG_INFO, d->conn.name, line, len);
 		break;
@@ -739,6 +746,10 @@ static int dest_start(struct destination *d)
 		log_error("no destination connector command: set AIRBYTE_ENTRYPOINT (as Airbyte images do) or --destination-entrypoint");
 		return EXIT_USAGE;
 	}
+	r = connector_check_config("destination", cfg->destination_entrypoint,
+				   cfg->destination_config, cfg->spec_timeout);
+	if (r != 0)
+		return r;
 	r = store_open(&d->store, cfg->store_path, cfg->replication, true);
 	if (r < 0) {
 		log_error("cannot use the store '%s' for '%s': %s", cfg->store_path,

@@ -19,9 +19,11 @@
 #include "driver/relay.h"
 #include "driver/roles.h"
 #include "driver/runtime.h"
+#include "driver/spec.h"
 #include "protocol/state.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/secrets.h"
 #include "util/words.h"
 
 #define RELAY_BUFFER (1u << 20)
@@ -59,6 +61,7 @@ static void source_fail(struct source *s, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
 	va_end(ap);
+	secrets_mask_inplace(s->reason, sizeof(s->reason));
 	log_error("%s", s->reason);
 }
 
@@ -507,15 +510,6 @@ static int source_start(struct source *s, const struct driver_config *cfg)
 	struct words argv = { 0 };
 	int sig, r;
 
-	if (catalog_load(&s->cat, cfg->catalog, &err) < 0) {
-		log_error("cannot load the catalog '%s': %s (line %d, column %d)", cfg->catalog,
-			  err.text, err.line, err.column);
-		return EXIT_USAGE;
-	}
-	if (relay_init(&s->relay, &s->cat, RELAY_BUFFER, cfg->max_line + 1, on_line, s) < 0) {
-		log_error("out of memory");
-		return EXIT_FAILED;
-	}
 	if (!cfg->source_entrypoint || !*cfg->source_entrypoint) {
 		log_error("no source connector command: set AIRBYTE_ENTRYPOINT (as Airbyte images do) or --source-entrypoint");
 		return EXIT_USAGE;
@@ -529,9 +523,8 @@ static int source_start(struct source *s, const struct driver_config *cfg)
 	snprintf(fifo, sizeof(fifo), "%s/%s", cfg->pipes_dir, CONTROL_DATA_FIFO);
 	if ((r = source_connect(s, sock)) != 0)
 		goto out;
-	control_sendf(&s->ctl, "hello", json_pack("{s:i, s:s, s:I}", "v", CONTROL_VERSION,
-						  "replication", cfg->replication,
-						  "streams", (json_int_t)s->cat.n));
+	control_sendf(&s->ctl, "hello", json_pack("{s:i, s:s}", "v", CONTROL_VERSION,
+						  "replication", cfg->replication));
 	json_t *welcome = source_await(s, (int)(cfg->connect_timeout * 1000), &sig);
 	if (!welcome || strcmp(control_type(welcome), "welcome")) {
 		const char *why = json_string_value(json_object_get(welcome, "reason"));
@@ -554,6 +547,26 @@ static int source_start(struct source *s, const struct driver_config *cfg)
 		 (long long)json_integer_value(json_object_get(welcome, "run")),
 		 s->state_file[0] ? state_type_name(state_doc_type(state)) : "none");
 	json_decref(welcome);
+
+	/* from here on a failure reaches the destination and the run record */
+	if (catalog_load(&s->cat, cfg->catalog, &err) < 0) {
+		source_fail(s, EXIT_USAGE, "cannot load the catalog '%s': %s (line %d, column %d)",
+			    cfg->catalog, err.text, err.line, err.column);
+		r = 0;
+		goto out;
+	}
+	if (relay_init(&s->relay, &s->cat, RELAY_BUFFER, cfg->max_line + 1, on_line, s) < 0) {
+		source_fail(s, EXIT_FAILED, "out of memory");
+		r = 0;
+		goto out;
+	}
+	if (connector_check_config("source", cfg->source_entrypoint, cfg->source_config,
+				   cfg->spec_timeout) != 0) {
+		source_fail(s, EXIT_USAGE, "the source config '%s' is unusable (see the errors above)",
+			    cfg->source_config);
+		r = 0;
+		goto out;
+	}
 
 	/* the destination holds a reader open: a non-blocking open succeeds */
 	s->fifo_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);

@@ -40,6 +40,13 @@ _Static_assert(AB_SCAN_MAX_DEPTH % 64 == 0, "bit stack is whole words");
 
 typedef unsigned char uchar;
 
+#if AB_SCAN_HAVE_X86
+#define win ab_win
+#else
+struct win { int unused; };
+#define AB_WIN_EMPTY { 0 }
+#endif
+
 /* Which interesting member the value being scanned belongs to. */
 enum member {
 	M_NONE = 0,
@@ -208,24 +215,24 @@ bad:
  */
 static inline __attribute__((always_inline))
 const uchar *find_special(const uchar *p, const uchar *e, const uchar *base,
-			  const enum ab_scan_impl impl)
+			  struct win *w, const enum ab_scan_impl impl)
 {
 #if AB_SCAN_HAVE_X86
 	if (impl == AB_SCAN_AVX2)
-		return plain_avx2(p, e, base);
+		return find_win_avx2(p, e, base, w);
 	if (impl == AB_SCAN_SSE2)
-		return plain_sse2(p, e, base);
+		return find_win_sse2(p, e, base, w);
 #endif
 	return scan_plain(p, e);
 }
 
 static inline __attribute__((always_inline))
 const uchar *scan_string(const uchar *p, const uchar *e, const uchar *base,
-			 bool *escaped, struct fail *f,
+			 struct win *w, bool *escaped, struct fail *f,
 			 const enum ab_scan_impl impl)
 {
 	for (;;) {
-		p = find_special(p, e, base, impl);
+		p = find_special(p, e, base, w, impl);
 		if (unlikely(p == e)) {
 			f->at = p;
 			f->msg = "unterminated string";
@@ -461,6 +468,7 @@ int scan_body(const char *line, size_t len, struct ab_scan *out,
 	bool record_obj = false;        /* "record" was an object */
 	enum member pend = M_NONE;
 	struct fail f = { NULL, NULL };
+	struct win win = AB_WIN_EMPTY;
 	const uchar *s;
 	bool escaped;
 
@@ -503,7 +511,7 @@ value:
 	case '"':
 		s = p + 1;
 		escaped = false;
-		p = scan_string(s, e, base, &escaped, &f, impl);
+		p = scan_string(s, e, base, &win, &escaped, &f, impl);
 		if (unlikely(!p))
 			return fail_at(out, base, f.at, f.msg);
 		if (unlikely(pend)) {
@@ -533,6 +541,10 @@ value:
 			return fail_at(out, base, p, "invalid literal");
 		p += 4;
 		break;
+	case ' ': case '\t': case '\n': case '\r':
+		/* blanks are rare: every state skips them only when it meets them */
+		p = skip_ws(p, e);
+		goto value;
 	default:
 		return fail_at(out, base, p, "unexpected character");
 	}
@@ -544,14 +556,19 @@ value:
 	goto after_value;
 
 key:
-	/* p is at the first non-blank after '{' or ',' inside an object */
+	/* p is just after '{' (and its blanks) or ',' inside an object */
 	if (unlikely(p == e))
 		return fail_at(out, base, p, "unexpected end of line");
-	if (unlikely(*p != '"'))
+	if (unlikely(*p != '"')) {
+		if (is_ws(*p)) {
+			p = skip_ws(p, e);
+			goto key;
+		}
 		return fail_at(out, base, p, "expected string key");
+	}
 	s = p + 1;
 	escaped = false;
-	p = scan_string(s, e, base, &escaped, &f, impl);
+	p = scan_string(s, e, base, &win, &escaped, &f, impl);
 	if (unlikely(!p))
 		return fail_at(out, base, f.at, f.msg);
 	/* keys written with escapes never match: no decoding on the hot path */
@@ -570,11 +587,13 @@ key:
 		else if (key_is(s, n, "namespace", 9))
 			pend = M_NAMESPACE;
 	}
-	p = skip_ws(p, e);
-	if (unlikely(p == e || *p != ':'))
-		return fail_at(out, base, p, p == e ? "unexpected end of line"
-						  : "expected ':'");
-	p = skip_ws(p + 1, e);
+	if (unlikely(p == e || *p != ':')) {
+		p = skip_ws(p, e);
+		if (p == e || *p != ':')
+			return fail_at(out, base, p, p == e ? "unexpected end of line"
+							  : "expected ':'");
+	}
+	p++;
 	goto value;
 
 after_value:
@@ -584,17 +603,21 @@ after_value:
 			return fail_at(out, base, p, "trailing characters");
 		goto done;
 	}
-	p = skip_ws(p, e);
 	if (unlikely(p == e))
 		return fail_at(out, base, p, "unexpected end of line");
 	if (*p == ',') {
-		p = skip_ws(p + 1, e);
+		p++;
 		if (in_obj)
 			goto key;
 		goto value;
 	}
-	if (*p != (in_obj ? '}' : ']'))
+	if (unlikely(*p != (in_obj ? '}' : ']'))) {
+		if (is_ws(*p)) {
+			p = skip_ws(p, e);
+			goto after_value;
+		}
 		return fail_at(out, base, p, "unexpected character");
+	}
 	p++;
 close:
 	depth--;

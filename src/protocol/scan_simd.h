@@ -1,26 +1,34 @@
 /*
  * scan_simd.h - SIMD kernels for the line scanner (private to scan.c).
  *
- * Two kinds of kernel, each in an SSE2 (x86-64 baseline) and an AVX2 form:
+ * Two kinds of kernel:
  *
- *   plain_*()  first byte in [p, e) that is '"', '\\', < 0x20 or >= 0x80
- *   utf8_*()   validate a window of non-ASCII string contents at once
- *              (AVX2 only: the nibble lookups need pshufb)
+ *   find_win_sse2(), find_win_avx2()
+ *              first byte in [p, e) that is '"', '\\', < 0x20 or >= 0x80,
+ *              through a cached mask of a 64-byte window of the line
+ *   utf8_avx2()
+ *              validate up to 32 bytes of non-ASCII string contents at once
+ *              (AVX2 only: the nibble lookups need pshufb; the SSE2 path
+ *              validates non-ASCII runs byte-wise, like the scalar one)
  *
  * The AVX2 kernels carry __attribute__((target("avx2"))) and are only ever
  * inlined into scan.c's AVX2 instance of the scanner, which is only called
  * when __builtin_cpu_supports("avx2") said yes.
  *
- * No kernel reads outside [base, e): a vector that would run past e is
+ * No kernel reads outside [base, e): a window that would run past e is
  * loaded so that it ends exactly at e (when the line is long enough) and the
- * bytes before p are shifted out of the mask; shorter lines go byte-wise.
+ * bytes before p are shifted out of the mask; a line shorter than a window
+ * is copied once into a padded local buffer.
  */
 #ifndef AB_SCAN_SIMD_H
 #define AB_SCAN_SIMD_H
 
 #include <stdint.h>
+#include <string.h>
 
-#if defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__))
+/* -DAB_SCAN_NO_SIMD builds the portable scalar-only scanner (for testing). */
+#if !defined(AB_SCAN_NO_SIMD) && \
+	(defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__)))
 #define AB_SCAN_HAVE_X86 1
 #include <immintrin.h>
 #else
@@ -46,33 +54,6 @@ unsigned special16(__m128i v)
 	return (unsigned)_mm_movemask_epi8(m);
 }
 
-static inline __attribute__((always_inline))
-const unsigned char *plain_sse2(const unsigned char *p, const unsigned char *e,
-				const unsigned char *base)
-{
-	unsigned m;
-
-	while (e - p >= 16) {
-		m = special16(_mm_loadu_si128((const __m128i *)(const void *)p));
-		if (m)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-	if (p == e)
-		return e;
-	if (e - base >= 16) {
-		/* the last 16 bytes of the line; drop those before p */
-		const unsigned char *t = e - 16;
-
-		m = special16(_mm_loadu_si128((const __m128i *)(const void *)t));
-		m >>= (unsigned)(p - t);
-		return m ? p + __builtin_ctz(m) : e;
-	}
-	while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-		p++;
-	return p;
-}
-
 /* ---- AVX2 ---------------------------------------------------------------- */
 
 static inline __attribute__((always_inline)) AB_AVX2
@@ -92,45 +73,90 @@ __m256i load32(const unsigned char *p)
 	return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
 
-static inline AB_AVX2
-const unsigned char *plain_avx2(const unsigned char *p, const unsigned char *e,
-				const unsigned char *base)
+/* ---- 64-byte windows ------------------------------------------------------ */
+
+/*
+ * The mask of special bytes ('"', '\\', < 0x20, >= 0x80) of one 64-byte window
+ * of the line, base[off .. off+64), kept across strings: a key, its value and
+ * the next key usually share a window, so most strings end with a shift and
+ * a tzcnt instead of a load-compare-movemask chain.  The mask is a function
+ * of the bytes only, so it stays valid wherever the scanner goes.
+ */
+struct ab_win {
+	size_t off;             /* (size_t)-128 when empty: never matches */
+	uint64_t mask;
+};
+
+#define AB_WIN_EMPTY { (size_t)-128, 0 }
+
+static inline __attribute__((always_inline))
+uint64_t special64_sse2(const unsigned char *p)
 {
-	uint32_t m;
+	const __m128i *v = (const __m128i *)(const void *)p;
 
-	if (e - p >= 32) {
-		/* most strings are short: one vector first */
-		m = special32(load32(p));
-		if (m)
-			return p + __builtin_ctz(m);
-		p += 32;
-	}
-	while (e - p >= 64) {
-		/* two vectors per round for long text */
-		uint32_t m0 = special32(load32(p));
-		uint32_t m1 = special32(load32(p + 32));
-		uint64_t mm = (uint64_t)m1 << 32 | m0;
-
-		if (mm)
-			return p + __builtin_ctzll(mm);
-		p += 64;
-	}
-	if (e - p >= 32) {
-		m = special32(load32(p));
-		if (m)
-			return p + __builtin_ctz(m);
-		p += 32;
-	}
-	if (p == e)
-		return e;
-	if (e - base >= 32) {
-		const unsigned char *t = e - 32;
-
-		m = special32(load32(t)) >> (unsigned)(p - t);
-		return m ? p + __builtin_ctz(m) : e;
-	}
-	return plain_sse2(p, e, base);
+	return (uint64_t)special16(_mm_loadu_si128(v)) |
+	       (uint64_t)special16(_mm_loadu_si128(v + 1)) << 16 |
+	       (uint64_t)special16(_mm_loadu_si128(v + 2)) << 32 |
+	       (uint64_t)special16(_mm_loadu_si128(v + 3)) << 48;
 }
+
+static inline __attribute__((always_inline)) AB_AVX2
+uint64_t special64_avx2(const unsigned char *p)
+{
+	return (uint64_t)special32(load32(p)) |
+	       (uint64_t)special32(load32(p + 32)) << 32;
+}
+
+/*
+ * First special byte in [p, e), or e, through the window *w (base is the
+ * start of the line).  Loads never leave [base, e): near the end the window
+ * is the last 64 bytes of the line; a line under 64 bytes is copied once
+ * into a buffer padded with plain bytes.
+ */
+#define AB_DEFINE_FIND_WIN(NAME, ATTR, SPECIAL64)                             \
+static inline ATTR const unsigned char *                                      \
+NAME(const unsigned char *p, const unsigned char *e,                          \
+     const unsigned char *base, struct ab_win *w)                            \
+{                                                                             \
+	size_t off = (size_t)(p - base) - w->off;                             \
+	uint64_t m;                                                           \
+                                                                              \
+	if (off < 64) {                                                       \
+		m = w->mask >> off;                                           \
+		if (m)                                                        \
+			return p + __builtin_ctzll(m);                        \
+		p = base + w->off + 64;                                       \
+		if (p >= e)                                                   \
+			return e;                                             \
+	}                                                                     \
+	while (e - p >= 64) {                                                 \
+		w->off = (size_t)(p - base);                                  \
+		w->mask = m = SPECIAL64(p);                                   \
+		if (m)                                                        \
+			return p + __builtin_ctzll(m);                        \
+		p += 64;                                                      \
+	}                                                                     \
+	if (p == e)                                                           \
+		return e;                                                     \
+	if (e - base >= 64) {                                                 \
+		const unsigned char *t = e - 64;                              \
+                                                                              \
+		w->off = (size_t)(t - base);                                  \
+		w->mask = SPECIAL64(t);                                       \
+	} else {                                                              \
+		unsigned char tmp[64] __attribute__((aligned(32)));           \
+                                                                              \
+		memset(tmp, 'a', sizeof(tmp));                                \
+		memcpy(tmp, base, (size_t)(e - base));                        \
+		w->off = 0;                                                   \
+		w->mask = SPECIAL64(tmp);                                     \
+	}                                                                     \
+	m = w->mask >> ((size_t)(p - base) - w->off);                         \
+	return m ? p + __builtin_ctzll(m) : e;                                \
+}
+
+AB_DEFINE_FIND_WIN(find_win_sse2, __attribute__((always_inline)), special64_sse2)
+AB_DEFINE_FIND_WIN(find_win_avx2, AB_AVX2, special64_avx2)
 
 /*
  * The three nibble tables of the lookup algorithm: an error bit survives the

@@ -49,8 +49,17 @@ def out(msg):
     sys.stdout.write(json.dumps(msg) + "\n")
 
 cmd = sys.argv[1]
+SPEC = {"connectionSpecification": {
+    "type": "object",
+    "properties": {
+        "streams": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        "state_every": {"type": "integer", "minimum": 1},
+        "password": {"type": "string", "airbyte_secret": True},
+        "credentials": {"oneOf": [{"properties": {"api_key": {"type": "string", "airbyte_secret": True}}}]},
+    }}}
+
 if cmd == "spec":
-    out({"type": "SPEC", "spec": {"connectionSpecification": {"type": "object"}}})
+    out({"type": "SPEC", "spec": SPEC})
     sys.exit(0)
 cfg = json.load(open(arg("--config")))
 if cmd == "check":
@@ -86,6 +95,12 @@ elif isinstance(state, dict):
     cursors = {k: v["cursor"] for k, v in state.items()}
 print("fake-source: input state cursors %s" % json.dumps(cursors), file=sys.stderr)
 out({"type": "LOG", "log": {"level": "INFO", "message": "starting read with cursors %s" % json.dumps(cursors)}})
+if cfg.get("leak"):
+    secret = cfg.get("password", "") + " " + cfg.get("credentials", {}).get("api_key", "")
+    out({"type": "LOG", "log": {"level": "INFO", "message": "connecting with %s" % secret}})
+    print("fake-source: debug password=%s" % secret, file=sys.stderr)
+    if cfg.get("trace_error"):
+        cfg["trace_error"] += " (login %s failed)" % secret
 
 def emit_state(name, since):
     cur = dict(cursors)

@@ -8,6 +8,7 @@ dest_config "{\"output\":\"$OUT\"}"
 # a shell source (starts fast even on a loaded machine) that goes silent
 cat >"$T/silent.sh" <<'SH'
 #!/bin/sh
+[ "$1" = spec ] && exit 0
 for i in 1 2 3 4 5; do
 	echo '{"type":"RECORD","record":{"stream":"users","data":{"id":'$i'},"emitted_at":0}}'
 	[ $((i % 2)) = 0 ] && echo '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":'$i'}}}}'
@@ -15,6 +16,7 @@ done
 exec sleep 3600
 SH
 chmod +x "$T/silent.sh"
+source_config "{}"
 SRC_EP=$T/silent.sh
 start=$(date +%s)
 run_repl --heartbeat-timeout 2

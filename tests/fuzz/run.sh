@@ -18,9 +18,11 @@ bin=$out/fuzz_$target
 mkdir -p "$out/corpus-$target"
 
 # The target plus the sources it exercises.
+# Other targets: FUZZ_SRCS="src/a/b.c ..." (default: src/protocol/*.c).
+[ -f "tests/fuzz/fuzz_$target.c" ] || { echo "no tests/fuzz/fuzz_$target.c" >&2; exit 2; }
 case $target in
-scan) srcs="src/protocol/scan.c" ;;
-*) echo "unknown target $target" >&2; exit 2 ;;
+scan) srcs=${FUZZ_SRCS:-src/protocol/scan.c} ;;
+*) srcs=${FUZZ_SRCS:-$(echo src/protocol/*.c)} ;;
 esac
 
 $CC -std=c17 -g -O1 -fno-omit-frame-pointer \

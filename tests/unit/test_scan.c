@@ -1430,10 +1430,39 @@ static void test_diff_random(void **state)
 	assert_true(diff_valid < diff_lines - diff_lines / 20);
 }
 
-/* Regressions found by tests/fuzz/fuzz_scan.c (each input verbatim). */
+/*
+ * Inputs that crashed or split tests/fuzz/fuzz_scan.c go here verbatim (none
+ * so far: 13M runs on the first version, more on this one), with the cases
+ * that the SIMD paths' bookkeeping makes special: strings that cross the
+ * 64-byte mask window, multi-byte characters cut by it, a window reloaded
+ * after an escape, and the line-end window of lines just over 64 bytes.
+ */
 static void test_fuzz_regressions(void **state)
 {
+	char b[300];
+
 	(void)state;
+	for (size_t at = 50; at < 140; at++) {
+		size_t n = 0;
+		static const char mid[] = "\xe2\x82\xac\\n\xf0\x9f\x98\x80\",\"\xc3\xa9";
+
+		memset(b, 'x', sizeof(b));
+		b[n++] = '[';
+		b[n++] = '"';
+		n = at;
+		memcpy(b + n, mid, sizeof(mid) - 1);
+		n += sizeof(mid) - 1;
+		memcpy(b + n, "\"]", 2);
+		n += 2;
+		assert_int_equal(scan_all(b, n), 0);
+		assert_int_equal(scan_all(b, n - 1), -EINVAL);
+		b[at + 1] = (char)0xc3;         /* breaks the euro sign */
+		assert_int_equal(scan_all(b, n), -EINVAL);
+	}
+	assert_int_equal(scan_all_str("[\"0123456789012345678901234567890123456"
+				      "789012345678901234567890\"]"), 0);
+	assert_int_equal(scan_all_str("[\"0123456789012345678901234567890123456"
+				      "78901234567890123456789\xc3\"]"), -EINVAL);
 }
 
 static void test_impl_api(void **state)
@@ -1449,7 +1478,7 @@ static void test_impl_api(void **state)
 	assert_int_equal(ab_scan_current_impl(), AB_SCAN_SCALAR);
 	assert_int_equal(ab_scan_force_impl(AB_SCAN_AUTO), 0);
 	assert_int_not_equal(ab_scan_current_impl(), AB_SCAN_AUTO);
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(AB_SCAN_NO_SIMD)
 	assert_true(ab_scan_impl_available(AB_SCAN_SSE2));
 	assert_int_not_equal(ab_scan_current_impl(), AB_SCAN_SCALAR);
 #endif

@@ -1,0 +1,557 @@
+#!/usr/bin/env python3
+"""The driver benchmark (run through bench/run.sh or `make bench`).
+
+Variants, alternated within each repetition (the order rotates):
+  a  driver    airbyte-replication-driver run: source-e2e-test -> destination-dev-null
+  b  shell     source-e2e-test | cat > /dev/null
+  c  relay     source-e2e-test | bench relay (copies, inspects nothing) | cat > /dev/null
+  d  roles     as a, but the two roles started separately under proctime, to
+               measure the drivers' own CPU and peak RSS (connectors excluded)
+then: checkpoint latency, start-up overhead, tiny-replication wall time and
+the Faros destination (npm).  Every knob is an environment variable, see
+bench/README.md.  Results: bench/results/<UTC>.json and bench/results/latest.md.
+"""
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "bin")
+HELPERS = os.path.join(ROOT, "build", "bench")
+DRIVER = os.path.join(BIN, "airbyte-replication-driver")
+GEN = os.path.join(BIN, "source-e2e-test")
+DEVNULL = os.path.join(BIN, "destination-dev-null")
+RELAY = os.path.join(HELPERS, "relay")
+PROCTIME = os.path.join(HELPERS, "proctime")
+STAMPEXEC = os.path.join(HELPERS, "stampexec")
+WATCH = os.path.join(HELPERS, "watch_state")
+GIB = 1 << 30
+
+
+def env_size(name, default):
+    v = os.environ.get(name, "").strip()
+    if not v:
+        return default
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(v[-1].upper(), 1)
+    return int(float(v.rstrip("kKmMgG")) * mult)
+
+
+def env_int(name, default):
+    v = os.environ.get(name, "").strip()
+    return int(v) if v else default
+
+
+REPS = env_int("BENCH_REPS", 5)
+BYTES = env_size("BENCH_BYTES", 2 * GIB)
+RECORD_SIZE = env_int("BENCH_RECORD_SIZE", 200)
+STATE_EVERY = env_int("BENCH_STATE_EVERY", 10000)
+STARTUP_RUNS = env_int("BENCH_STARTUP_RUNS", 20)
+CKPT_REPS = env_int("BENCH_CHECKPOINT_REPS", 3)
+FAROS_RECORDS = env_int("BENCH_FAROS_RECORDS", 100000)
+FAROS_REPS = env_int("BENCH_FAROS_REPS", 3)
+NPM_DIR = os.environ.get("BENCH_NPM_DIR") or os.path.join(ROOT, "build", "npm")
+RESULTS = os.environ.get("BENCH_RESULTS_DIR") or os.path.join(ROOT, "bench", "results")
+RECORDS = max(1, BYTES // RECORD_SIZE)
+PIPE_SIZE = 1 << 20
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def summary(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    k = (len(xs) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f)
+
+
+def catalog(names, mode="full_refresh"):
+    return {"streams": [{
+        "stream": {"name": n, "json_schema": {"type": "object"},
+                   "supported_sync_modes": ["full_refresh", "incremental"]},
+        "sync_mode": mode, "destination_sync_mode": "append"} for n in names]}
+
+
+class Setup:
+    """A secrets dir (source-file.json, destination-file.json, catalog-file.json)."""
+
+    def __init__(self, work, name, src_cfg, dst_cfg, cat):
+        self.dir = os.path.join(work, name)
+        self.records = src_cfg.get("records", 1000)
+        self.bytes = self.records * src_cfg.get("record_size", 200)
+        self.secrets = os.path.join(self.dir, "secrets")
+        self.store = os.path.join(self.dir, "store")
+        self.pipes = os.path.join(self.dir, "pipes")
+        os.makedirs(self.secrets, exist_ok=True)
+        write_json(os.path.join(self.secrets, "source-file.json"), src_cfg)
+        write_json(os.path.join(self.secrets, "destination-file.json"), dst_cfg)
+        write_json(os.path.join(self.secrets, "catalog-file.json"), cat)
+        self.src_cfg = os.path.join(self.secrets, "source-file.json")
+        self.dst_cfg = os.path.join(self.secrets, "destination-file.json")
+        self.cat = os.path.join(self.secrets, "catalog-file.json")
+
+    def fresh_store(self):
+        shutil.rmtree(self.store, ignore_errors=True)
+        shutil.rmtree(self.pipes, ignore_errors=True)
+        os.makedirs(self.pipes)
+
+    def common(self):
+        return ["--replication", "b", "--secrets-dir", self.secrets, "--store-path", self.store]
+
+    def history(self):
+        with open(os.path.join(self.store, "b", "history.jsonl")) as f:
+            return [json.loads(l) for l in f if l.strip()][-1]
+
+
+def run_checked(cmd, what, stderr_path, **kw):
+    with open(stderr_path, "w") as err:
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=err, **kw)
+        wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        with open(stderr_path) as f:
+            tail = f.read()[-2000:]
+        raise SystemExit(f"bench: {what} failed with status {r.returncode}:\n{tail}")
+    return wall
+
+
+def check_history(setup, records, what):
+    h = setup.history()
+    if h.get("outcome") != "succeeded" or h.get("records_committed") != records:
+        raise SystemExit(f"bench: {what}: unexpected run record {json.dumps(h)[:500]}")
+    return h
+
+
+# --- throughput variants ------------------------------------------------------
+
+def v_driver(s):
+    s.fresh_store()
+    wall = run_checked([DRIVER, "run", *s.common(), "--source-entrypoint", GEN,
+                        "--destination-entrypoint", DEVNULL],
+                       "driver run", os.path.join(s.dir, "driver.err"))
+    check_history(s, s.records, "driver run")
+    return {"wall": wall}
+
+
+def shell(s, middle):
+    gen = f"'{GEN}' read --config '{s.src_cfg}' --catalog '{s.cat}'"
+    script = "set -o pipefail; " + " | ".join([gen, *middle, "cat > /dev/null"])
+    return {"wall": run_checked(["bash", "-c", script], "pipeline", os.path.join(s.dir, "pipe.err"))}
+
+
+def v_shell(s):
+    return shell(s, [])
+
+
+def v_relay(s):
+    return shell(s, [f"'{RELAY}'"])
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def v_roles(s):
+    """The roles under proctime; their connectors under proctime -n."""
+    s.fresh_store()
+    t = {k: os.path.join(s.dir, k + ".json") for k in ("dst", "src", "dconn", "sconn")}
+    common = [*s.common(), "--pipes-dir", s.pipes]
+    dst_cmd = [PROCTIME, t["dst"], DRIVER, "destination", *common,
+               "--destination-entrypoint", f"{PROCTIME} -n {t['dconn']} {DEVNULL}"]
+    src_cmd = [PROCTIME, t["src"], DRIVER, "source", *common,
+               "--source-entrypoint", f"{PROCTIME} -n {t['sconn']} {GEN}"]
+    with open(os.path.join(s.dir, "dst.err"), "w") as de, open(os.path.join(s.dir, "src.err"), "w") as se:
+        t0 = time.perf_counter()
+        dp = subprocess.Popen(dst_cmd, stdout=subprocess.DEVNULL, stderr=de)
+        sp = subprocess.Popen(src_cmd, stdout=subprocess.DEVNULL, stderr=se)
+        rs, rd = sp.wait(), dp.wait()
+        wall = time.perf_counter() - t0
+    if rs or rd:
+        raise SystemExit(f"bench: roles failed: source {rs}, destination {rd} (see {s.dir})")
+    check_history(s, s.records, "roles")
+    m = {k: read_json(p) for k, p in t.items()}
+    gib = s.bytes / GIB
+    out = {"wall": wall}
+    for role, conn in (("source", "sconn"), ("destination", "dconn")):
+        role_m = m["src" if role == "source" else "dst"]
+        user = role_m["user"] - m[conn]["user"]
+        sys_ = role_m["sys"] - m[conn]["sys"]
+        out[role] = {"user_s": user, "sys_s": sys_, "cpu_s_per_gib": (user + sys_) / gib,
+                     "peak_rss_mib": role_m["hwm_kib"] / 1024.0,
+                     "connector_cpu_s": m[conn]["user"] + m[conn]["sys"]}
+    out["cpu_s_per_gib"] = out["source"]["cpu_s_per_gib"] + out["destination"]["cpu_s_per_gib"]
+    return out
+
+
+VARIANTS = [("a_driver", v_driver), ("b_shell", v_shell), ("c_relay", v_relay), ("d_roles", v_roles)]
+
+
+def throughput(work):
+    src = {"records": RECORDS, "record_size": RECORD_SIZE, "state_every": STATE_EVERY,
+           "pipe_size": PIPE_SIZE}
+    s = Setup(work, "throughput", src, {}, catalog(["stream_0"]))
+    # warm up (page cache, binaries) on a small run of each variant
+    warm = Setup(work, "warmup", dict(src, records=min(RECORDS, 100000)), {}, catalog(["stream_0"]))
+    for _, fn in VARIANTS:
+        fn(warm)
+    runs = {name: [] for name, _ in VARIANTS}
+    for rep in range(REPS):
+        order = VARIANTS[rep % len(VARIANTS):] + VARIANTS[:rep % len(VARIANTS)]
+        for name, fn in order:
+            r = fn(s)
+            r["rep"] = rep
+            r["gbps"] = RECORDS * RECORD_SIZE / r["wall"] / 1e9
+            r["records_per_s"] = RECORDS / r["wall"]
+            runs[name].append(r)
+            log(f"  rep {rep + 1}/{REPS} {name:9s} {r['wall']:7.3f} s  {r['gbps']:6.3f} GB/s")
+    res = {"variants": {}, "ratios": {}, "runs": runs}
+    for name, rs in runs.items():
+        res["variants"][name] = {"gbps": summary([r["gbps"] for r in rs]),
+                                 "records_per_s": summary([r["records_per_s"] for r in rs]),
+                                 "wall_s": summary([r["wall"] for r in rs])}
+    for a, b in (("a_driver", "b_shell"), ("a_driver", "c_relay"), ("d_roles", "c_relay")):
+        ratios = [x["gbps"] / y["gbps"] for x, y in zip(runs[a], runs[b])]
+        res["ratios"][f"{a[0]}/{b[0]}"] = dict(summary(ratios), per_rep=ratios)
+    d = runs["d_roles"]
+    res["driver_cpu_s_per_gib"] = {
+        "total": summary([r["cpu_s_per_gib"] for r in d]),
+        "source_role": summary([r["source"]["cpu_s_per_gib"] for r in d]),
+        "destination_role": summary([r["destination"]["cpu_s_per_gib"] for r in d]),
+        "source_role_user_s": summary([r["source"]["user_s"] for r in d]),
+        "source_role_sys_s": summary([r["source"]["sys_s"] for r in d]),
+    }
+    res["driver_peak_rss_mib"] = {
+        "source_role": summary([r["source"]["peak_rss_mib"] for r in d]),
+        "destination_role": summary([r["destination"]["peak_rss_mib"] for r in d]),
+    }
+    return res
+
+
+# --- checkpoint latency --------------------------------------------------------
+
+def checkpoint(work):
+    """Destination echo (dev-null stamp_file) -> state.json renamed (inotify)."""
+    records = max(STATE_EVERY, RECORDS // 4)
+    lat, states, missed, commits = [], 0, 0, 0
+    for rep in range(CKPT_REPS):
+        stamps = os.path.join(work, f"stamps.{rep}")
+        s = Setup(work, f"checkpoint{rep}",
+                  {"records": records, "record_size": RECORD_SIZE, "state_every": STATE_EVERY,
+                   "pipe_size": PIPE_SIZE},
+                  {"stamp_file": stamps}, catalog(["stream_0"]))
+        s.fresh_store()
+        os.makedirs(os.path.join(s.store, "b"))
+        wout = os.path.join(s.dir, "watch.out")
+        with open(wout, "w") as wf:
+            w = subprocess.Popen([WATCH, os.path.join(s.store, "b")], stdout=wf)
+            while True:  # wait for "ready"
+                with open(wout) as f:
+                    if f.read(6) == "ready\n":
+                        break
+                if w.poll() is not None:
+                    raise SystemExit("bench: watch_state failed")
+                time.sleep(0.005)
+            try:
+                run_checked([DRIVER, "run", *s.common(), "--source-entrypoint", GEN,
+                             "--destination-entrypoint", DEVNULL],
+                            "checkpoint run", os.path.join(s.dir, "driver.err"))
+            finally:
+                time.sleep(0.05)
+                w.terminate()
+                w.wait()
+        h = check_history(s, records, "checkpoint run")
+        commits += h.get("state_commits", 0)
+        seen = []  # (ns, cursor)
+        with open(wout) as f:
+            for line in f:
+                if line.startswith("ready"):
+                    continue
+                ns, _, text = line.partition(" ")
+                try:
+                    doc = json.loads(text)
+                except ValueError:
+                    continue
+                cur = max(x["stream"]["stream_state"]["cursor"] for x in doc["state"])
+                seen.append((int(ns), cur))
+        with open(stamps) as f:
+            for line in f:
+                ns, _, text = line.partition(" ")
+                cur = json.loads(text)["state"]["stream"]["stream_state"]["cursor"]
+                t0 = int(ns)
+                states += 1
+                hit = next((t for t, c in seen if c >= cur and t >= t0), None)
+                if hit is None:
+                    missed += 1
+                else:
+                    lat.append((hit - t0) / 1e6)
+        log(f"  checkpoint rep {rep + 1}/{CKPT_REPS}: {len(seen)} commits observed")
+    return {"records_per_run": records, "state_every": STATE_EVERY, "runs": CKPT_REPS,
+            "states_echoed": states, "state_commits": commits, "unmatched": missed,
+            "latency_ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90),
+                           "p99": percentile(lat, 99), "max": max(lat) if lat else None,
+                           "n": len(lat)}}
+
+
+# --- start-up overhead and tiny replications ----------------------------------
+
+def startup(work):
+    s = Setup(work, "tiny", {"records": 1}, {}, catalog(["stream_0"]))
+    to_src, to_dst, to_both = [], [], []
+    run_wall, pipe_wall = [], []
+    gen = f"'{GEN}' read --config '{s.src_cfg}' --catalog '{s.cat}'"
+    dst = f"'{DEVNULL}' write --config '{s.dst_cfg}' --catalog '{s.cat}'"
+    drv = " ".join(f"'{a}'" for a in [DRIVER, "run", *s.common(), "--source-entrypoint", GEN,
+                                      "--destination-entrypoint", DEVNULL])
+    for i in range(STARTUP_RUNS):
+        f = os.path.join(s.dir, f"stamps.{i}")
+        s.fresh_store()
+        run_checked([STAMPEXEC, f, "driver", DRIVER, "run", *s.common(),
+                     "--source-entrypoint", f"{STAMPEXEC} {f} source {GEN}",
+                     "--destination-entrypoint", f"{STAMPEXEC} {f} destination {DEVNULL}"],
+                    "tiny run (stamped)", os.path.join(s.dir, "stamped.err"))
+        st = {}
+        with open(f) as fh:
+            for line in fh:
+                k, v = line.split()
+                st[k] = int(v)
+        to_src.append((st["source"] - st["driver"]) / 1e6)
+        to_dst.append((st["destination"] - st["driver"]) / 1e6)
+        to_both.append((max(st["source"], st["destination"]) - st["driver"]) / 1e6)
+        # alternate: the driver end to end, then the same connectors piped by bash
+        s.fresh_store()
+        run_wall.append(run_checked(["bash", "-c", "exec " + drv], "tiny run",
+                                    os.path.join(s.dir, "tiny.err")) * 1e3)
+        check_history(s, 1, "tiny run")
+        pipe_wall.append(run_checked(["bash", "-c", f"set -o pipefail; {gen} | {dst} >/dev/null"],
+                                     "tiny pipe", os.path.join(s.dir, "pipe.err")) * 1e3)
+    return {"runs": STARTUP_RUNS,
+            "exec_to_connectors_ms": {"both": summary(to_both), "source": summary(to_src),
+                                      "destination": summary(to_dst)},
+            "tiny_replication_wall_ms": {"driver_run": summary(run_wall),
+                                         "shell_pipe": summary(pipe_wall),
+                                         "difference_median": statistics.median(
+                                             [a - b for a, b in zip(run_wall, pipe_wall)])}}
+
+
+# --- the Faros destination (npm) ------------------------------------------------
+
+def faros_install():
+    main = os.path.join(NPM_DIR, "faros-destination.js")
+    pkg = os.path.join(NPM_DIR, "node_modules", "airbyte-faros-destination")
+    if not os.path.isdir(pkg):
+        if not shutil.which("npm") or not shutil.which("node"):
+            return None, "node/npm not found"
+        log(f"  npm install airbyte-faros-destination into {NPM_DIR} ...")
+        os.makedirs(NPM_DIR, exist_ok=True)
+        r = subprocess.run(["npm", "install", "--prefix", NPM_DIR, "--no-audit", "--no-fund",
+                            "--loglevel=error", "airbyte-faros-destination"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0 or not os.path.isdir(pkg):
+            return None, "npm install failed: " + r.stderr.strip()[-500:]
+    # the package has no bin: a two-line runner next to its node_modules
+    with open(main, "w") as f:
+        f.write("require('airbyte-faros-destination').mainCommand().parseAsync(process.argv);\n")
+    return main, None
+
+
+def faros(work):
+    main, why = faros_install()
+    if not main:
+        log(f"  SKIPPED the Faros destination: {why}")
+        return {"skipped": why}
+    name = "mytestsource__github__users"
+    src = {"stream_names": [name], "records": FAROS_RECORDS, "state_every": STATE_EVERY,
+           "data_template": {"login": "user{{id}}", "name": "User {{id}}", "type": "User",
+                             "html_url": "https://github.com/user{{id}}"}}
+    out = {"records": FAROS_RECORDS, "reps": FAROS_REPS, "configs": {}}
+    configs = {
+        # the connector's default logs every converted record on stdout in dry run
+        "log_records_false": {"edition_configs": {}, "dry_run": True, "log_records": False},
+        "default": {"edition_configs": {}, "dry_run": True},
+    }
+    entry = f"node {main}"
+    for cname, dcfg in configs.items():
+        s = Setup(work, "faros-" + cname, src, dcfg, catalog([name]))
+        gen = f"'{GEN}' read --config '{s.src_cfg}' --catalog '{s.cat}'"
+        dst = f"node '{main}' write --config '{s.dst_cfg}' --catalog '{s.cat}'"
+        drv, pipe = [], []
+        for rep in range(FAROS_REPS):
+            def one_driver():
+                s.fresh_store()
+                drv.append(run_checked([DRIVER, "run", *s.common(), "--source-entrypoint", GEN,
+                                        "--destination-entrypoint", entry],
+                                       "faros driver run", os.path.join(s.dir, "driver.err")))
+                check_history(s, FAROS_RECORDS, "faros driver run")
+
+            def one_pipe():
+                pipe.append(run_checked(["bash", "-c", f"set -o pipefail; {gen} | {dst} >/dev/null"],
+                                        "faros pipe", os.path.join(s.dir, "pipe.err")))
+            for fn in ((one_driver, one_pipe) if rep % 2 == 0 else (one_pipe, one_driver)):
+                fn()
+            log(f"  faros {cname} rep {rep + 1}/{FAROS_REPS}: driver {drv[-1]:.2f} s, pipe {pipe[-1]:.2f} s")
+        ratios = [a / b for a, b in zip(drv, pipe)]
+        out["configs"][cname] = {"config": dcfg, "driver_wall_s": summary(drv),
+                                 "pipe_wall_s": summary(pipe),
+                                 "wall_ratio_driver_over_pipe": dict(summary(ratios), per_rep=ratios),
+                                 "driver_records_per_s": FAROS_RECORDS / statistics.median(drv)}
+    return out
+
+
+# --- report ---------------------------------------------------------------------
+
+def host_info(work):
+    info = {"nproc": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
+            "loadavg_at_start": os.getloadavg()[0]}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    r = subprocess.run(["df", "-T", work], capture_output=True, text=True)
+    if r.returncode == 0 and len(r.stdout.splitlines()) > 1:
+        info["work_fs"] = r.stdout.splitlines()[1].split()[1]
+    return info
+
+
+def fmt(x, p=2):
+    return "n/a" if x is None else f"{x:.{p}f}"
+
+
+def markdown(res):
+    t = res.get("throughput", {})
+    p = res["params"]
+    L = [f"# Benchmark {res['timestamp']}", "",
+         f"{p['reps']} repetitions x {p['bytes'] / GIB:.2f} GiB ({p['records']} records of "
+         f"{p['record_size']} B, a STATE every {p['state_every']}), variants alternated; "
+         f"host: {res['host'].get('nproc')} cores, {res['host'].get('cpu', '?')}, "
+         f"work dir on {res['host'].get('work_fs', '?')}, load average "
+         f"{res['host'].get('loadavg_at_start', 0):.1f} at start, {res['host'].get('loadavg_at_end', 0):.1f} at end. "
+         "Medians [min-max].", "",
+         "| variant | GB/s | records/s |", "|---|---|---|"]
+    names = {"a_driver": "a: driver `run`", "b_shell": "b: shell pipe `| cat`",
+             "c_relay": "c: relay (ceiling)", "d_roles": "d: driver roles (measured)"}
+    for k, v in t.get("variants", {}).items():
+        g, r = v["gbps"], v["records_per_s"]
+        L.append(f"| {names.get(k, k)} | {fmt(g['median'], 3)} [{fmt(g['min'], 3)}-{fmt(g['max'], 3)}] | "
+                 f"{r['median'] / 1e6:.2f} M [{r['min'] / 1e6:.2f}-{r['max'] / 1e6:.2f}] |")
+    L += ["", "| ratio (throughput, per repetition) | median | min-max |", "|---|---|---|"]
+    for k, v in t.get("ratios", {}).items():
+        L.append(f"| {k} | {fmt(v['median'])} | {fmt(v['min'])}-{fmt(v['max'])} |")
+    cpu, rss = t.get("driver_cpu_s_per_gib"), t.get("driver_peak_rss_mib")
+    L += ["", "| driver cost (connectors excluded) | median [min-max] |", "|---|---|"]
+    if cpu:
+        for k in ("total", "source_role", "destination_role"):
+            c = cpu[k]
+            L.append(f"| CPU s/GiB, {k.replace('_', ' ')} | {fmt(c['median'])} [{fmt(c['min'])}-{fmt(c['max'])}] |")
+        for k in ("source_role", "destination_role"):
+            c = rss[k]
+            L.append(f"| peak RSS MiB, {k.replace('_', ' ')} | {fmt(c['median'], 1)} [{fmt(c['min'], 1)}-{fmt(c['max'], 1)}] |")
+    c = res.get("checkpoint")
+    if c:
+        l = c["latency_ms"]
+        L.append(f"| checkpoint latency ms (echo to durable state.json), p50 / p99 / max, n={l['n']} | "
+                 f"{fmt(l['p50'])} / {fmt(l['p99'])} / {fmt(l['max'])} |")
+    s = res.get("startup")
+    if s:
+        b = s["exec_to_connectors_ms"]["both"]
+        w = s["tiny_replication_wall_ms"]
+        L.append(f"| start-up ms: driver exec to both connectors exec'd (n={s['runs']}) | "
+                 f"{fmt(b['median'])} [{fmt(b['min'])}-{fmt(b['max'])}] |")
+        L.append(f"| 1-record replication wall ms: driver `run` / shell pipe | "
+                 f"{fmt(w['driver_run']['median'])} / {fmt(w['shell_pipe']['median'])} |")
+    f = res.get("faros")
+    if f and "skipped" in f:
+        L += ["", f"Faros destination: skipped ({f['skipped']})."]
+    elif f:
+        L += ["", f"Faros destination (npm, dry run), {f['records']} records, {f['reps']} runs each, "
+              "wall seconds, medians:", "",
+              "| destination config | driver `run` | shell pipe | ratio driver/pipe [min-max] |",
+              "|---|---|---|---|"]
+        for k, v in f["configs"].items():
+            r = v["wall_ratio_driver_over_pipe"]
+            L.append(f"| {k} | {fmt(v['driver_wall_s']['median'])} | {fmt(v['pipe_wall_s']['median'])} | "
+                     f"{fmt(r['median'])} [{fmt(r['min'])}-{fmt(r['max'])}] |")
+    L += ["", "How each number is measured: bench/README.md. Raw data: the JSON file of the same run."]
+    return "\n".join(L) + "\n"
+
+
+def snapshot_binaries(work):
+    """Copy the binaries into the work dir: a rebuild or `make clean` during
+    the run must not change or remove what is being measured."""
+    g = globals()
+    os.makedirs(os.path.join(work, "bin"))
+    for name in ("DRIVER", "GEN", "DEVNULL", "RELAY", "PROCTIME", "STAMPEXEC", "WATCH"):
+        src = g[name]
+        if not os.access(src, os.X_OK):
+            raise SystemExit(f"bench: missing {src} (run make bench)")
+        dst = os.path.join(work, "bin", os.path.basename(src))
+        shutil.copy2(src, dst)
+        g[name] = dst
+
+
+def main():
+    ts = datetime.datetime.now(datetime.timezone.utc)
+    work = tempfile.mkdtemp(prefix="airbyte-bench.", dir=os.environ.get("TMPDIR"))
+    snapshot_binaries(work)
+    res = {"timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"), "host": host_info(work),
+           "params": {"reps": REPS, "bytes": RECORDS * RECORD_SIZE, "records": RECORDS,
+                      "record_size": RECORD_SIZE, "state_every": STATE_EVERY,
+                      "pipe_size": PIPE_SIZE, "startup_runs": STARTUP_RUNS,
+                      "checkpoint_reps": CKPT_REPS, "faros_records": FAROS_RECORDS,
+                      "faros_reps": FAROS_REPS}}
+    t0 = time.time()
+    try:
+        log(f"bench: throughput, {REPS} x {RECORDS * RECORD_SIZE / GIB:.2f} GiB per variant")
+        res["throughput"] = throughput(work)
+        log("bench: checkpoint latency")
+        res["checkpoint"] = checkpoint(work)
+        log(f"bench: start-up, {STARTUP_RUNS} runs")
+        res["startup"] = startup(work)
+        log("bench: Faros destination")
+        res["faros"] = faros(work)
+    finally:
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(work, ignore_errors=True)
+    res["duration_s"] = time.time() - t0
+    res["host"]["loadavg_at_end"] = os.getloadavg()[0]
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, ts.strftime("%Y%m%dT%H%M%SZ") + ".json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    md = markdown(res)
+    with open(os.path.join(RESULTS, "latest.md"), "w") as f:
+        f.write(md)
+    print(md)
+    log(f"bench: {path} and {os.path.join(RESULTS, 'latest.md')} ({res['duration_s']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+# Before running, each connector's `spec` checks its config; values of
+# fields marked airbyte_secret never appear in logs, stats or run records,
+# even when the connector itself prints them.
+. "$(dirname "$0")/lib.sh"
+catalog users
+dest_config "{\"output\":\"$OUT\"}"
+
+source_config '{"streams":{"users":"many"},"state_every":0}'
+run_repl
+eq "a config that does not match the spec: exit 2" 2 "$rc"
+check "each error with its path: streams" grep -q '/streams/users: ' "$T/run.log"
+check "each error with its path: state_every" grep -q '/state_every: ' "$T/run.log"
+eq "the run record says why" "the source config '$SECRETS/source-file.json' is unusable (see the errors above)" "$(last_run .failure_reason)"
+check "nothing ran" [ ! -s "$OUT" ]
+
+V() { "$DRIVER" validate --replication r --secrets-dir "$SECRETS" --source-entrypoint "$SRC_EP" --destination-entrypoint "$DST_EP" "$@"; }
+V >"$T/v.out" 2>"$T/v.log"
+eq "validate --replication on an invalid config: exit 1" 1 $?
+check "it lists the errors" grep -q '/state_every: ' "$T/v.log"
+source_config '{"streams":{"users":3}}'
+eq "validate --replication on valid configs: prints valid" valid "$(V 2>/dev/null)"
+
+source_config '{"streams":{"users":3},"password":"hunter2-s3cret","credentials":{"api_key":"AKIA-very-secret"},"leak":true,"fail_after":2,"trace_error":"boom"}'
+run_repl
+eq "the failing run exits 1" 1 "$rc"
+check "the secret never appears in the log" bash -c "! grep -q 'hunter2-s3cret' '$T/run.log'"
+check "nested secrets (oneOf) neither" bash -c "! grep -q 'AKIA-very-secret' '$T/run.log'"
+check "it is masked where the connector printed it" grep -q 'connecting with \*\*\*\*\*\*\*\*\*\* \*\*\*\*\*\*\*\*\*\*' "$T/run.log"
+check "stderr lines are masked too" grep -q 'debug password=\*\*\*\*\*\*\*\*\*\*' "$T/run.log"
+check "the store holds no secret (state, stats, history, metrics)" bash -c "! grep -rq 'hunter2-s3cret\|AKIA-very-secret' '$STORE'"
+eq "the run record's reason is masked" "boom (login ********** ********** failed)" "$(last_run .failure_reason)"
+
+# a connector without a spec: a warning, and the run goes on
+SRC_EP="sh -c 'exec python3 $FAKE/fake_source.py \"\$@\"' x"
+source_config '{"streams":{"users":3}}'
+cat >"$T/nospec.sh" <<SH
+#!/bin/sh
+[ "\$1" = spec ] && { echo "I have no spec"; exit 1; }
+exec python3 $FAKE/fake_destination.py "\$@"
+SH
+chmod +x "$T/nospec.sh"
+DST_EP=$T/nospec.sh
+run_repl
+eq "a connector with no spec still runs" 0 "$rc"
+check "with a warning" grep -q 'the destination connector gave no specification' "$T/run.log"
+run_repl --spec-timeout 0
+eq "--spec-timeout 0 skips the check" 0 "$rc"
+check "silently" bash -c "! grep -q 'gave no specification' '$T/run.log'"
+done_testing
