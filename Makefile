@@ -38,12 +38,54 @@ $(BUILD)/libdriver.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(DRIVER): $(CLI_OBJ) $(BUILD)/libdriver.a
+# The driver links against musl: static glibc alone costs ~770 KB (printf,
+# iconv, dl machinery).  Its sources are compiled again with musl-gcc into
+# $(BUILD)/musl-obj, against jansson and libyaml built for musl from Debian's
+# sources by scripts/build-musl-deps.sh (Debian's .a files are glibc builds;
+# musl-gcc's -nostdinc keeps /usr/include out).  Unit tests, libdriver.a and
+# the connectors stay on glibc ($(CC)).  `make DRIVER_CC=cc`: the glibc driver.
+DRIVER_CC ?= musl-gcc
+MUSL_DIR  ?= $(BUILD)/musl
+DRIVER_MUSL = $(findstring musl,$(notdir $(firstword $(DRIVER_CC))))
+ifneq ($(DRIVER_MUSL),)
+ifeq ($(shell command -v $(firstword $(DRIVER_CC)) 2>/dev/null),)
+$(warning $(DRIVER_CC) not found (scripts/install-deps.sh installs musl-tools): the driver is linked against glibc and exceeds 1 MiB)
+override DRIVER_CC := $(CC)
+endif
+endif
+
+# relink when DRIVER_CC changes
+$(BUILD)/driver-cc: FORCE
 	@mkdir -p $(dir $@)
-	$(CC) $(STATIC_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdriver.a $(LIBS)
+	@echo '$(DRIVER_CC)' | cmp -s - $@ 2>/dev/null || echo '$(DRIVER_CC)' >$@
+.PHONY: FORCE
+
+ifneq ($(DRIVER_MUSL),)
+MUSL_OBJ  := $(BUILD)/musl-obj
+MUSL_LIBS := $(MUSL_DIR)/lib/libjansson.a $(MUSL_DIR)/lib/libyaml.a
+DRIVER_OBJ := $(CLI_SRC:%.c=$(MUSL_OBJ)/%.o) $(LIB_SRC:%.c=$(MUSL_OBJ)/%.o)
+$(HOT:%=$(MUSL_OBJ)/%.o): OPT = -O2
+
+$(MUSL_LIBS) &:
+	scripts/build-musl-deps.sh $(MUSL_DIR)
+
+$(MUSL_OBJ)/%.o: %.c | $(MUSL_LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC  $<"
+	@$(DRIVER_CC) $(ALL_CFLAGS) -isystem $(MUSL_DIR)/include -c $< -o $@
+
+$(DRIVER): $(DRIVER_OBJ) $(MUSL_LIBS) $(BUILD)/driver-cc
+	@mkdir -p $(dir $@)
+	$(DRIVER_CC) $(STATIC_LDFLAGS) -o $@ $(DRIVER_OBJ) $(MUSL_LIBS) -lm -lpthread
+else
+$(DRIVER): $(CLI_OBJ) $(BUILD)/libdriver.a $(BUILD)/driver-cc
+	@mkdir -p $(dir $@)
+	$(DRIVER_CC) $(STATIC_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdriver.a $(LIBS)
+endif
 
 include connectors/connectors.mk
 -include bench/bench.mk
+-include deploy/deploy.mk
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdriver.a
 	@mkdir -p $(dir $@)

@@ -18,14 +18,8 @@ int cmd_history(struct options *o)
 	size_t len;
 	int code = EXIT_OK;
 
-	if (store_open(&s, o->cfg.store_path, o->cfg.replication, false) < 0)
-		return EXIT_USAGE;
-	if (!store_exists(&s)) {
-		log_error("no replication '%s' in the store '%s' (no directory '%s'); check --store-path",
-			  o->cfg.replication, o->cfg.store_path, s.dir);
-		store_release(&s);
-		return EXIT_USAGE;
-	}
+	if ((code = open_replication_store(o, &s, false)) != 0)
+		return code;
 	int r = fs_read_file(s.history_path, 1u << 30, &text, &len);
 	if (r < 0 && r != -ENOENT) {
 		log_error("cannot read '%s': %s", s.history_path, strerror(-r));

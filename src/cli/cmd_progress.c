@@ -48,14 +48,8 @@ int cmd_progress(struct options *o)
 	int code = EXIT_OK;
 	bool tty = isatty(STDOUT_FILENO);
 
-	if (store_open(&s, o->cfg.store_path, o->cfg.replication, false) < 0)
-		return EXIT_USAGE;
-	if (!store_exists(&s)) {
-		log_error("no replication '%s' in the store '%s' (no directory '%s'); check --store-path",
-			  o->cfg.replication, o->cfg.store_path, s.dir);
-		store_release(&s);
-		return EXIT_USAGE;
-	}
+	if ((code = open_replication_store(o, &s, false)) != 0)
+		return code;
 	for (;;) {
 		json_t *stats = read_stats(&s);
 		if (!stats) {

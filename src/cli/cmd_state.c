@@ -234,16 +234,8 @@ int cmd_state(struct options *o)
 	bool changes = strcmp(sub, "show") && strcmp(sub, "history");
 	int lock = -1, code = EXIT_OK;
 
-	if (store_open(&s, o->cfg.store_path, o->cfg.replication, !strcmp(sub, "set")) < 0) {
-		log_error("cannot use the store '%s'", o->cfg.store_path);
-		return EXIT_USAGE;
-	}
-	if (!store_exists(&s)) {
-		log_error("no replication '%s' in the store '%s' (no directory '%s'); check --store-path",
-			  o->cfg.replication, o->cfg.store_path, s.dir);
-		code = EXIT_USAGE;
-		goto out;
-	}
+	if ((code = open_replication_store(o, &s, !strcmp(sub, "set"))) != 0)
+		return code;
 	if (changes) {
 		long holder = 0;
 		lock = store_lock(&s, false, &holder);

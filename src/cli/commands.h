@@ -5,6 +5,13 @@
 #define AB_COMMANDS_H
 
 #include "cli/options.h"
+#include "store/store.h"
+
+/*
+ * Open the store of o's replication, which must exist: 0, or the exit
+ * code after saying what is wrong.
+ */
+int open_replication_store(const struct options *o, struct store *s, bool create);
 
 int cmd_state(struct options *o);
 int cmd_history(struct options *o);

@@ -16,6 +16,21 @@
 #define DRIVER_VERSION "0.1.0"
 #endif
 
+int open_replication_store(const struct options *o, struct store *s, bool create)
+{
+	if (store_open(s, o->cfg.store_path, o->cfg.replication, create) < 0) {
+		log_error("cannot use the store '%s'", o->cfg.store_path);
+		return EXIT_USAGE;
+	}
+	if (!store_exists(s)) {
+		log_error("no replication '%s' in the store '%s' (no directory '%s'); check --store-path",
+			  o->cfg.replication, o->cfg.store_path, s->dir);
+		store_release(s);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int cmd_init(struct options *o) { return init_role(&o->cfg); }
 static int cmd_source(struct options *o) { return source_role(&o->cfg); }
 static int cmd_destination(struct options *o) { return destination_role(&o->cfg); }

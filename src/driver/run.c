@@ -97,17 +97,6 @@ static int role_code(const struct role_proc *r)
 	return EXIT_FAILED;
 }
 
-static void human_bytes(double b, char *buf, size_t cap)
-{
-	const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-	while (b >= 1024 && u < 4) {
-		b /= 1024;
-		u++;
-	}
-	snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-}
-
 /* A short human summary of the run just recorded, on stderr. */
 static void print_summary(const struct driver_config *cfg)
 {
@@ -129,7 +118,7 @@ static void print_summary(const struct driver_config *cfg)
 		size_t i;
 		json_t *s;
 		json_array_foreach(json_object_get(stats, "streams"), i, s) {
-			human_bytes((double)json_integer_value(json_object_get(s, "bytes_emitted")), b, sizeof(b));
+			progress_human_bytes((double)json_integer_value(json_object_get(s, "bytes_emitted")), b, sizeof(b));
 			fprintf(stderr, "  stream %-24s %10lld records read, %10lld committed, %s\n",
 				json_string_value(json_object_get(s, "name")),
 				json_integer_value(json_object_get(s, "records_emitted")),

@@ -40,7 +40,7 @@ static void add(struct text *t, const char *fmt, ...)
 	}
 }
 
-static void human_bytes(double b, char *buf, size_t cap)
+void progress_human_bytes(double b, char *buf, size_t cap)
 {
 	const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	int u = 0;
@@ -102,7 +102,7 @@ int progress_render(const json_t *stats, const json_t *prev, char **out)
 	if (!fig)
 		return -ENOMEM;
 	const char *status = json_string_value(json_object_get(fig, "status"));
-	human_bytes(num(fig, "bytes_emitted"), b, sizeof(b));
+	progress_human_bytes(num(fig, "bytes_emitted"), b, sizeof(b));
 	double secs = num(fig, "duration_ms") / 1000.0;
 	add(&t, "%s, run %lld: %s for %.1f s, %.0f records read (%s), %.0f committed, %.0f state commits\n",
 	    json_string_value(json_object_get(fig, "replication")),
@@ -110,7 +110,7 @@ int progress_render(const json_t *stats, const json_t *prev, char **out)
 	    num(fig, "records_emitted"), b, num(fig, "records_committed"), num(fig, "state_commits"));
 	json_array_foreach(json_object_get(fig, "streams"), i, s) {
 		const char *ss = json_string_value(json_object_get(s, "status"));
-		human_bytes(num(s, "bytes_emitted"), b, sizeof(b));
+		progress_human_bytes(num(s, "bytes_emitted"), b, sizeof(b));
 		add(&t, "  %-24s %12.0f records %11s %10.0f rec/s", json_string_value(json_object_get(s, "name")),
 		    num(s, "records_emitted"), b, num(s, "records_per_second"));
 		json_t *p = json_object_get(s, "progress");

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Render stats (borrowed) into a new string (*out, caller frees).  prev is
@@ -23,5 +24,8 @@ int progress_render(const json_t *stats, const json_t *prev, char **out);
  * known.  Returns a new reference.
  */
 json_t *progress_figures(const json_t *stats, const json_t *prev);
+
+/* "1.5 MiB" and the like, into buf. */
+void progress_human_bytes(double bytes, char *buf, size_t cap);
 
 #endif
