@@ -100,6 +100,13 @@ e2e: all
 demo: all
 	examples/quickstart.sh
 
+# the seed's other scenarios, with real services on 127.0.0.1
+.PHONY: e2e-s3-s3 e2e-postgres-s3
+e2e-s3-s3: all
+	tests/scenarios/s3-s3.sh
+e2e-postgres-s3: all
+	tests/scenarios/postgres-s3.sh
+
 clean:
 	rm -rf $(BUILD)
 

@@ -5,8 +5,10 @@ set -euo pipefail
 
 # musl-tools + cmake: the driver is linked against musl, with jansson and
 # libyaml built from Debian's sources by scripts/build-musl-deps.sh (make runs it)
-PKGS=(build-essential pkg-config file procps util-linux libjansson-dev libyaml-dev libcmocka-dev jq python3 curl prometheus
-	musl-tools cmake)
+PKGS=(build-essential pkg-config file procps util-linux bc curl jq python3
+	musl-tools cmake libjansson-dev libyaml-dev libcmocka-dev
+	libcurl4-openssl-dev zlib1g-dev
+	prometheus json-schema-test-suite libdatetime-event-cron-perl)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

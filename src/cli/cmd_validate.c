@@ -121,9 +121,9 @@ int cmd_validate_replication(struct options *o)
 		return EXIT_USAGE;
 	}
 	double timeout = c->spec_timeout > 0 ? c->spec_timeout : 30;
-	int a = connector_check_config("source", c->source_entrypoint, c->source_config, timeout);
+	int a = connector_check_config("source", c->source_entrypoint, c->source_config, timeout, true);
 	int b = connector_check_config("destination", c->destination_entrypoint,
-				       c->destination_config, timeout);
+				       c->destination_config, timeout, true);
 	if (a == 0 && b == 0) {
 		printf("valid\n");
 		return EXIT_OK;

@@ -15,7 +15,7 @@ enum {
 	OPT_STORE_PATH, OPT_STORE, OPT_SRC_EP, OPT_DST_EP, OPT_SRC_CFG, OPT_DST_CFG,
 	OPT_CATALOG, OPT_CONNECT_TO, OPT_HEARTBEAT, OPT_GRACE, OPT_DRAIN, OPT_MAX_LINE,
 	OPT_LOG_LEVEL, OPT_SPEC_TO, OPT_FILE, OPT_METRICS, OPT_VERSION, OPT_SCHEMA, OPT_DATA, OPT_CRON, OPT_NEXT, OPT_STREAM,
-	OPT_JSON, OPT_WATCH,
+	OPT_JSON, OPT_WATCH, OPT_STRICT,
 };
 
 /* flag, environment variable, default */
@@ -87,6 +87,8 @@ void options_usage(void)
 "  --spec-timeout SECS           AIRBYTE_SPEC_TIMEOUT (30): the connector's `spec`, run\n"
 "                                first to check its config and mask its secrets;\n"
 "                                0 = skip\n"
+"  --strict-config               a config that fails its connector's spec stops\n"
+"                                the run (default: a warning); env AIRBYTE_STRICT_CONFIG=1\n"
 "  --log-level LEVEL             AIRBYTE_LOG_LEVEL (info): debug, info, warn, error\n"
 "  --file FILE                   AIRBYTE_REPLICATION_FILE: the whole replication in\n"
 "                                one YAML or JSON file (name, source, destination,\n"
@@ -170,7 +172,7 @@ out:
 int options_parse(struct options *o, int argc, char **argv)
 {
 	const char *val[NSETTINGS] = { 0 };
-	struct option longs[NSETTINGS + 11];
+	struct option longs[NSETTINGS + 12];
 	size_t n = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -189,6 +191,7 @@ int options_parse(struct options *o, int argc, char **argv)
 	longs[n++] = (struct option){ "stream", required_argument, NULL, OPT_STREAM };
 	longs[n++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
 	longs[n++] = (struct option){ "watch", no_argument, NULL, OPT_WATCH };
+	longs[n++] = (struct option){ "strict-config", no_argument, NULL, OPT_STRICT };
 	longs[n] = (struct option){ 0 };
 
 	optind = 1;
@@ -213,6 +216,8 @@ int options_parse(struct options *o, int argc, char **argv)
 			o->json = true;
 		} else if (c == OPT_WATCH) {
 			o->watch = true;
+		} else if (c == OPT_STRICT) {
+			o->cfg.strict_config = true;
 		} else if (c == OPT_NEXT) {
 			char *end;
 			o->next = strtol(optarg, &end, 10);
@@ -298,6 +303,9 @@ int options_parse(struct options *o, int argc, char **argv)
 		}
 		}
 	}
+	const char *strict = getenv("AIRBYTE_STRICT_CONFIG");
+	if (strict && !strcmp(strict, "1"))
+		cfg->strict_config = true;
 	if (o->file && load_file(o) < 0)
 		return -EINVAL;
 	/* a connector image's own command, when the role-specific one is unset */

@@ -25,6 +25,7 @@ struct driver_config {
 	double grace_period;      /* SIGTERM to a connector, then SIGKILL */
 	double drain_timeout;     /* destination finishing after the source failed */
 	double spec_timeout;      /* `spec` before running (0: no config check) */
+	bool strict_config;       /* a config that fails its spec stops the run */
 	unsigned long max_line;   /* bytes */
 	const char *metrics_addr; /* serve /metrics here while running, or NULL */
 	const char *argv0;        /* how we were started (init falls back to it) */

@@ -747,7 +747,7 @@ static int dest_start(struct destination *d)
 		return EXIT_USAGE;
 	}
 	r = connector_check_config("destination", cfg->destination_entrypoint,
-				   cfg->destination_config, cfg->spec_timeout);
+				   cfg->destination_config, cfg->spec_timeout, cfg->strict_config);
 	if (r != 0)
 		return r;
 	r = store_open(&d->store, cfg->store_path, cfg->replication, true);

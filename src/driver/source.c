@@ -561,7 +561,7 @@ static int source_start(struct source *s, const struct driver_config *cfg)
 		goto out;
 	}
 	if (connector_check_config("source", cfg->source_entrypoint, cfg->source_config,
-				   cfg->spec_timeout) != 0) {
+				   cfg->spec_timeout, cfg->strict_config) != 0) {
 		source_fail(s, EXIT_USAGE, "the source config '%s' is unusable (see the errors above)",
 			    cfg->source_config);
 		r = 0;

@@ -94,7 +94,7 @@ int connector_spec(const char *entrypoint, double timeout, json_t **spec, char *
 }
 
 int connector_check_config(const char *who, const char *entrypoint, const char *config_path,
-			   double timeout)
+			   double timeout, bool strict)
 {
 	json_error_t jerr;
 	char why[256];
@@ -120,14 +120,15 @@ int connector_check_config(const char *who, const char *entrypoint, const char *
 	if (r == 1) {
 		size_t i;
 		json_t *e;
-		log_error("the %s config '%s' does not match the connector's specification:", who,
-			  config_path);
+		enum log_level level = strict ? LOG_ERROR : LOG_WARN;
+		log_msg(level, "the %s config '%s' does not match the connector's specification%s:",
+			who, config_path, strict ? "" : " (going on: --strict-config makes this fatal)");
 		json_array_foreach(errors, i, e) {
 			const char *path = json_string_value(json_object_get(e, "path"));
-			log_error("  %s: %s", path && *path ? path : "(root)",
-				  json_string_value(json_object_get(e, "message")));
+			log_msg(level, "  %s: %s", path && *path ? path : "(root)",
+				json_string_value(json_object_get(e, "message")));
 		}
-		code = EXIT_USAGE;
+		code = strict ? EXIT_USAGE : 0;
 	} else if (r < 0) {
 		log_warn("the %s connector's specification is not a usable JSON Schema: its config is not checked",
 			 who);

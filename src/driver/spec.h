@@ -8,6 +8,7 @@
 #define AB_SPEC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /*
  * Run `entrypoint spec` for at most timeout seconds.  Returns 0 with *spec
@@ -20,10 +21,11 @@ int connector_spec(const char *entrypoint, double timeout, json_t **spec, char *
  * For a role: fetch the spec of `who` ("source", "destination"), validate
  * the config file against it (each error logged with its path), register
  * its secrets.  Returns 0 to go on (also when the connector has no usable
- * spec: then it warns), EXIT_USAGE when the config is invalid or unreadable.
- * timeout 0 skips all of it.
+ * spec: then it warns), EXIT_USAGE when the config is unreadable, or
+ * invalid and strict (not strict: the mismatch is a warning, since real
+ * connectors accept configs their own specs reject).  timeout 0 skips it.
  */
 int connector_check_config(const char *who, const char *entrypoint, const char *config_path,
-			   double timeout);
+			   double timeout, bool strict);
 
 #endif

@@ -6,8 +6,10 @@ catalog users
 dest_config "{\"output\":\"$OUT\"}"
 
 source_config '{"streams":{"users":"many"},"state_every":0}'
-run_repl
-eq "a config that does not match the spec: exit 2" 2 "$rc"
+run_repl --spec-timeout 5
+check "a config that does not match the spec: a warning" grep -q "WARN .*the source config '$SECRETS/source-file.json' does not match the connector's specification (going on" "$T/run.log"
+run_repl --strict-config
+eq "with --strict-config: exit 2" 2 "$rc"
 check "each error with its path: streams" grep -q '/streams/users: ' "$T/run.log"
 check "each error with its path: state_every" grep -q '/state_every: ' "$T/run.log"
 eq "the run record says why" "the source config '$SECRETS/source-file.json' is unusable (see the errors above)" "$(last_run .failure_reason)"
