@@ -7,7 +7,7 @@ set -euo pipefail
 # libyaml built from Debian's sources by scripts/build-musl-deps.sh (make runs it)
 PKGS=(build-essential pkg-config file procps util-linux bc curl jq python3
 	musl-tools cmake libjansson-dev libyaml-dev libcmocka-dev
-	libcurl4-openssl-dev zlib1g-dev
+	libcurl4-openssl-dev zlib1g-dev libpq-dev postgresql
 	prometheus json-schema-test-suite libdatetime-event-cron-perl)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
