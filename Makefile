@@ -1,6 +1,9 @@
 # airbyte-replication-driver: build, test, demo.
 #   make          build the static driver and the example connectors
-#   make test     unit + end-to-end tests (prints "N passed, N failed")
+#   make test     every test: unit, end-to-end, the scenarios with real
+#                 PostgreSQL/S3 servers and podman containers
+#                 (prints "N passed, N failed")
+#   make test-quick  unit + end-to-end only (about 2 minutes)
 #   make demo     the seed's hello-airbyte-file-to-csv quick start, no Docker
 
 CC      ?= gcc
@@ -25,7 +28,7 @@ CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all driver connectors test unit e2e demo clean
+.PHONY: all driver connectors test test-quick unit e2e demo clean
 all: driver connectors
 driver: $(DRIVER)
 
@@ -94,6 +97,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdriver.a
 unit: $(UNIT_BIN)
 test: all $(UNIT_BIN)
 	tests/run.sh
+test-quick: all $(UNIT_BIN)
+	tests/run.sh --quick
 e2e: all
 	tests/run.sh --e2e-only
 

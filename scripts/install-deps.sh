@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the build and test dependencies on a fresh Debian 12 machine.
+# Install the build and test dependencies on a fresh Debian 12 machine
+# (--no-containers: without podman and friends; --containers: only those).
 # Retries while another apt/dpkg process holds the lock.
 set -euo pipefail
 
@@ -57,8 +58,10 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all packages present"
-	exit 0
+else
+	echo "install-deps: installing ${missing[*]}"
+	apt_retry update
+	apt_retry install -y --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-apt_retry update
-apt_retry install -y --no-install-recommends "${missing[@]}"
+# the whole test suite also runs containers
+[ "${1:-}" = "--no-containers" ] || install_containers

@@ -3,7 +3,9 @@
 # checks, and the driver's end-to-end scripts (tests/e2e/t*.sh).  Every test
 # prints TAP-like "ok N - what" / "not ok N - what" lines; this script counts
 # them and ends with "N passed, N failed".
-#   tests/run.sh                 everything
+#   tests/run.sh                 everything, also the scenarios with real
+#                                services (PostgreSQL, S3) and containers
+#   tests/run.sh --quick         unit and end-to-end tests only (2 minutes)
 #   tests/run.sh --e2e-only      only the end-to-end scripts
 #   tests/run.sh t0300           only scripts whose name contains t0300
 set -u
@@ -11,10 +13,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export TOP=$top
 passed=0 failed=0 failures=()
-e2e_only=0 filter=""
+e2e_only=0 filter="" quick=0
 for a in "$@"; do
 	case $a in
 	--e2e-only) e2e_only=1 ;;
+	--quick) quick=1 ;;
 	*) filter=$a ;;
 	esac
 done
@@ -70,6 +73,32 @@ for t in tests/e2e/t*.sh; do
 	count "$name" "$log/$name" "$rc"
 	awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "#   %.1f s\n", e - s }'
 done
+
+# scenarios with real services and real containers (minutes each)
+suite() { # name, timeout, command...
+	local name=$1 limit=$2
+	shift 2
+	echo "# $name"
+	local start
+	start=$(date +%s)
+	timeout "$limit" "$@" >"$log/$name" 2>&1
+	local rc=$?
+	grep -q '^not ok' "$log/$name" || [ $rc -ne 0 ] && sed 's/^/#   /' "$log/$name" | tail -80
+	grep -E '^(not )?ok ' "$log/$name"
+	count "$name" "$log/$name" "$rc"
+	echo "#   $(($(date +%s) - start)) s"
+}
+if [ $quick = 0 ] && [ $e2e_only = 0 ] && [ -z "$filter" ]; then
+	suite s3-s3 900 tests/scenarios/s3-s3.sh
+	suite postgres-s3 1200 tests/scenarios/postgres-s3.sh
+	if command -v podman >/dev/null && command -v docker-compose >/dev/null; then
+		suite compose 2400 tests/compose/run.sh
+	else
+		echo "not ok - compose: podman/docker-compose missing: run scripts/install-deps.sh"
+		failed=$((failed + 1))
+		failures+=(compose)
+	fi
+fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"

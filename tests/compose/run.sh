@@ -19,7 +19,7 @@ set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 here=$repo/tests/compose
-SEED_DIR=${SEED_DIR:-/work/shared/seed-examples/e2e/hello-airbyte-file-to-csv/docker}
+SEED_DIR=${SEED_DIR:-$repo/../shared/seed-examples/e2e/hello-airbyte-file-to-csv/docker}
 [ -f "$SEED_DIR/docker-compose.yml" ] || SEED_DIR=$repo/examples/hello-airbyte-file-to-csv
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ard-compose.XXXXXX")
 # our own podman service by default (a `make clean` cannot pull its files away)
