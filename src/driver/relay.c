@@ -1,6 +1,9 @@
 #include "driver/relay.h"
 
 #include <errno.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -136,11 +139,30 @@ static int relay_line(struct relay *r, size_t start, size_t len)
 	return r->handler(r->ctx, line, len, &sc, sr);
 }
 
+/*
+ * memchr for '\n', 16 bytes at a time: the static libc's memchr goes a
+ * word at a time, and this runs once per record.
+ */
+static char *find_newline(char *s, size_t n)
+{
+#if defined(__SSE2__)
+	const __m128i nl = _mm_set1_epi8('\n');
+	while (n >= 16) {
+		int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)s), nl));
+		if (m)
+			return s + __builtin_ctz((unsigned)m);
+		s += 16;
+		n -= 16;
+	}
+#endif
+	return memchr(s, '\n', n);
+}
+
 int relay_scan(struct relay *r)
 {
 	while (r->scan < r->fill) {
 		char *s = r->buf + r->scan;
-		char *nl = memchr(s, '\n', r->fill - r->scan);
+		char *nl = find_newline(s, r->fill - r->scan);
 		size_t len;
 		if (nl) {
 			len = (size_t)(nl - s);
