@@ -14,7 +14,8 @@ CPPFLAGS += -D_GNU_SOURCE -Isrc -MMD -MP
 ALL_CFLAGS = -std=c17 $(WARN) $(CFLAGS) $(CPPFLAGS) $(OPT)
 # small code everywhere but on the hot path (the driver must stay under 1 MiB)
 OPT ?= -Os
-HOT := src/protocol/scan src/protocol/scan_simd src/driver/relay src/protocol/catalog
+HOT := src/protocol/scan src/protocol/scan_simd src/driver/relay src/protocol/catalog \
+	connectors/kit/ck_raw connectors/kit/ck_out
 $(HOT:%=$(BUILD)/obj/%.o): OPT = -O2
 # The driver runs inside arbitrary connector images: no shared libraries.
 STATIC_LDFLAGS := -static -s -Wl,--gc-sections

@@ -10,6 +10,7 @@
 #include "../kit/ck_lines.h"
 #include "../kit/ck_main.h"
 #include "../kit/ck_out.h"
+#include "../kit/ck_raw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -344,30 +345,42 @@ static void uuid4(char out[37])
 	out[o] = '\0';
 }
 
-static int on_record(struct dc *d, const json_t *rec)
+/*
+ * One RECORD, taken from the raw line: the data column is the exact text of
+ * record.data (numbers and strings byte for byte; whitespace outside
+ * strings removed).
+ */
+static int on_record(struct dc *d, const struct ck_raw_msg *m)
 {
-	const char *name = json_string_value(json_object_get(rec, "stream"));
-	json_t *data = json_object_get(rec, "data"), *at = json_object_get(rec, "emitted_at");
-	struct dc_stream *s = dc_find(d, name);
-	char id[37], *text;
+	char name[4096], id[37];
+	struct dc_stream *s = NULL;
 	int64_t ms;
 	int r;
 
+	name[0] = '\0';
+	if (ck_raw_kind(m->stream) == CK_RAW_STRING &&
+	    ck_raw_unescape(m->stream, name, sizeof(name)) >= 0)
+		s = dc_find(d, name);
 	if (!s)
 		return ck_fail("record for stream '%s', which is not in the configured catalog",
-			       name ? name : "(none)");
-	ms = json_is_integer(at) ? (int64_t)json_integer_value(at) :
-	     json_is_real(at) ? (int64_t)json_real_value(at) : ck_now_ms();
-	text = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
-	if (!text)
-		return -ENOMEM;
+			       name[0] ? name : "(none)");
+	if (ck_raw_int64(m->emitted_at, &ms) < 0)
+		ms = ck_now_ms();
 	uuid4(id);
-	r = ck_buf_addf(&s->buf, "%s%c%" PRId64 "%c", id, d->delim, ms, d->delim);
+	r = ck_buf_reserve(&s->buf, 64);
+	if (!r) {
+		char *o = s->buf.data + s->buf.len;
+
+		memcpy(o, id, 36);
+		o[36] = d->delim;
+		s->buf.len += 37 + (size_t)sprintf(o + 37, "%" PRId64, ms);
+		r = ck_buf_addc(&s->buf, d->delim);
+	}
+	/* The data column: record.data's own text, compacted, never re-encoded. */
 	if (!r)
-		r = ck_csv_add_field(&s->buf, text, strlen(text), d->delim);
+		r = m->data.p ? ck_raw_add(&s->buf, m->data, d->delim) : ck_buf_adds(&s->buf, "{}");
 	if (!r)
 		r = ck_buf_addc(&s->buf, '\n');
-	free(text);
 	if (r < 0)
 		return r == -E2BIG ? ck_fail("record of stream '%s' too large", s->name) : r;
 	return s->buf.len >= FLUSH_AT ? stream_flush(s) : 0;
@@ -379,9 +392,10 @@ static int dc_write(json_t *config, json_t *catalog)
 	struct ck_lines l;
 	json_error_t jerr;
 	json_t *msg;
-	size_t len;
+	struct ck_raw_msg m;
+	size_t len, epos;
 	char *line;
-	const char *type;
+	const char *err;
 	int r;
 
 	ck_lines_init(&l, STDIN_FILENO, CK_LINE_MAX);
@@ -395,25 +409,27 @@ static int dc_write(json_t *config, json_t *catalog)
 	while (r >= 0 && (r = ck_lines_next(&l, &line, &len)) > 0) {
 		if (!len)
 			continue;
-		msg = json_loadb(line, len, 0, &jerr);
-		if (!msg || !json_is_object(msg)) {
-			ck_warn("stdin line %lu: %s, skipped", l.lineno,
-				msg ? "not a JSON object" : jerr.text);
-			json_decref(msg);
+		/* Records are not parsed into a tree: only their spans are found. */
+		if (ck_raw_message(line, len, &m, &err, &epos) < 0) {
+			ck_warn("stdin line %lu: %s at byte %zu, skipped", l.lineno, err, epos + 1);
 			continue;
 		}
-		type = json_string_value(json_object_get(msg, "type"));
-		if (type && !strcmp(type, "RECORD")) {
-			r = on_record(&d, json_object_get(msg, "record"));
-		} else if (type && !strcmp(type, "STATE")) {
+		if (ck_raw_str_eq(m.type, "RECORD")) {
+			r = on_record(&d, &m);
+		} else if (ck_raw_str_eq(m.type, "STATE")) {
+			msg = json_loadb(line, len, 0, &jerr);
+			if (!msg) {
+				ck_warn("stdin line %lu: %s, skipped", l.lineno, jerr.text);
+				continue;
+			}
 			/* Records before this STATE are durable before it is echoed. */
 			r = dc_sync(&d);
 			if (r >= 0)
 				r = ck_emit(msg);
 			if (r >= 0)
 				r = ck_out_flush();
+			json_decref(msg);
 		}
-		json_decref(msg);
 	}
 	if (r == -E2BIG)
 		ck_fail("stdin line %lu: longer than %zu bytes", l.lineno + 1, (size_t)CK_LINE_MAX);

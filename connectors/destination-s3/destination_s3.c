@@ -13,6 +13,7 @@
 #include "../kit/ck_lines.h"
 #include "../kit/ck_main.h"
 #include "../kit/ck_out.h"
+#include "../kit/ck_raw.h"
 #include "../kit/ck_s3.h"
 
 #include <errno.h>
@@ -59,6 +60,8 @@ struct ds_stream {
 	char *prefix;           /* "<path>/<ns>/<stream>/" (no leading '/') */
 	int overwrite;
 	const char **cols;      /* root-level flattening: top-level fields */
+	size_t *collen;
+	struct ck_raw_span *vals; /* this record's value of each column */
 	size_t ncols;
 	/* current object */
 	int open, partno;
@@ -205,6 +208,8 @@ static void ds_release(struct ds *d)
 
 		free(s->prefix);
 		free(s->cols);
+		free(s->collen);
+		free(s->vals);
 		free(s->etags);
 		ck_buf_release(&s->stage);
 		ck_buf_release(&s->obuf);
@@ -348,24 +353,63 @@ static int finish_part(struct ds *d, struct ds_stream *s)
 	return 0;
 }
 
-static int add_json_value(struct ck_buf *b, const json_t *v, int csv)
+/*
+ * Append a value from its raw JSON text (a span in the input line): numbers
+ * and strings are copied byte for byte, never re-encoded; whitespace
+ * outside strings is removed.
+ * CSV: null or absent is an empty field, a string is its decoded text.
+ */
+static int add_raw_value(struct ck_buf *b, struct ck_raw_span v, int csv)
 {
-	char *t;
+	static struct ck_buf tmp = CK_BUF_INIT((size_t)256 << 20);
+	enum ck_raw_kind k = ck_raw_kind(v);
+	long l;
 	int r;
 
-	if (!v || json_is_null(v))
+	if (k == CK_RAW_ABSENT || k == CK_RAW_NULL)
 		return csv ? 0 : ck_buf_adds(b, "null");
-	if (csv && json_is_string(v))
-		return ck_csv_add_field(b, json_string_value(v), json_string_length(v), ',');
-	t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!t)
-		return -ENOMEM;
-	r = csv ? ck_csv_add_field(b, t, strlen(t), ',') : ck_buf_adds(b, t);
-	free(t);
-	return r;
+	if (csv && k == CK_RAW_STRING) {
+		if (!(v.flags & CK_RAW_ESC))
+			return ck_csv_add_field(b, v.p + 1, v.n - 2, ',');
+		ck_buf_reset(&tmp);
+		if ((r = ck_buf_reserve(&tmp, v.n)))
+			return r;
+		l = ck_raw_unescape(v, tmp.data, v.n + 1);
+		if (l < 0)
+			return ck_fail("invalid JSON string in a record");
+		return ck_csv_add_field(b, tmp.data, (size_t)l, ',');
+	}
+	return ck_raw_add(b, v, csv ? ',' : -1);
 }
 
-static int write_record(struct ds *d, struct ds_stream *s, const json_t *data, int64_t ms)
+/* Root-level flattening, CSV: s->vals[i] = the value of column i in data. */
+static int split_columns(struct ds_stream *s, struct ck_raw_span data)
+{
+	struct ck_raw_iter it;
+	struct ck_raw_span k, v;
+	size_t i, j, next = 0;
+	int r;
+
+	memset(s->vals, 0, s->ncols * sizeof(*s->vals));
+	if (ck_raw_kind(data) != CK_RAW_OBJECT)
+		return 0;
+	ck_raw_iter_init(&it, data.p, data.n);
+	while ((r = ck_raw_next(&it, &k, &v)) > 0) {
+		/* Fields usually come in column order: start after the last match. */
+		for (j = 0; j < s->ncols; j++) {
+			i = next + j < s->ncols ? next + j : next + j - s->ncols;
+			if ((k.flags & CK_RAW_ESC) ? ck_raw_str_eq(k, s->cols[i]) :
+			    (k.n == s->collen[i] + 2 && !memcmp(k.p + 1, s->cols[i], s->collen[i]))) {
+				s->vals[i] = v;
+				next = i + 1 < s->ncols ? i + 1 : 0;
+				break;
+			}
+		}
+	}
+	return r < 0 ? ck_fail("invalid JSON in a record's data") : 0;
+}
+
+static int write_record(struct ds *d, struct ds_stream *s, struct ck_raw_span data, int64_t ms)
 {
 	char id[37];
 	size_t before, i;
@@ -378,12 +422,13 @@ static int write_record(struct ds *d, struct ds_stream *s, const json_t *data, i
 	if (!d->jsonl) {
 		r = ck_buf_addf(&s->stage, "%s,%" PRId64 ",", id, ms);
 		if (!d->flatten) {
-			r = r ? r : add_json_value(&s->stage, data, 1);
+			r = r ? r : add_raw_value(&s->stage, data, 1);
 		} else {
+			r = r ? r : split_columns(s, data);
 			for (i = 0; i < s->ncols && !r; i++) {
 				if (i)
 					r = ck_buf_addc(&s->stage, ',');
-				r = r ? r : add_json_value(&s->stage, json_object_get(data, s->cols[i]), 1);
+				r = r ? r : add_raw_value(&s->stage, s->vals[i], 1);
 			}
 		}
 	} else {
@@ -391,18 +436,22 @@ static int write_record(struct ds *d, struct ds_stream *s, const json_t *data, i
 				id, ms);
 		if (!d->flatten) {
 			r = r ? r : ck_buf_adds(&s->stage, ",\"_airbyte_data\":");
-			r = r ? r : add_json_value(&s->stage, data, 0);
-		} else {
-			const char *k;
-			json_t *v;
+			r = r ? r : add_raw_value(&s->stage, data, 0);
+		} else if (ck_raw_kind(data) == CK_RAW_OBJECT) {
+			struct ck_raw_iter it;
+			struct ck_raw_span k, v;
+			int more;
 
-			json_object_foreach((json_t *)data, k, v) {
-				if (r)
+			ck_raw_iter_init(&it, data.p, data.n);
+			while (!r && (more = ck_raw_next(&it, &k, &v)) != 0) {
+				if (more < 0) {
+					r = ck_fail("invalid JSON in a record's data");
 					break;
+				}
 				r = ck_buf_addc(&s->stage, ',');
-				r = r ? r : ck_buf_add_json_str(&s->stage, k, strlen(k));
+				r = r ? r : ck_buf_add(&s->stage, k.p, k.n);
 				r = r ? r : ck_buf_addc(&s->stage, ':');
-				r = r ? r : add_json_value(&s->stage, v, 0);
+				r = r ? r : add_raw_value(&s->stage, v, 0);
 			}
 		}
 		r = r ? r : ck_buf_addc(&s->stage, '}');
@@ -472,10 +521,14 @@ static int setup_streams(struct ds *d, const json_t *catalog)
 			json_t *v;
 
 			s->cols = calloc(json_object_size(props) + 1, sizeof(*s->cols));
-			if (!s->cols)
+			s->collen = calloc(json_object_size(props) + 1, sizeof(*s->collen));
+			s->vals = calloc(json_object_size(props) + 1, sizeof(*s->vals));
+			if (!s->cols || !s->collen || !s->vals)
 				return -ENOMEM;
-			json_object_foreach(props, k, v)
+			json_object_foreach(props, k, v) {
+				s->collen[s->ncols] = strlen(k);
 				s->cols[s->ncols++] = k;
+			}
 		}
 	}
 	return 0;
@@ -545,37 +598,39 @@ static int ds_write_loop(struct ds *d)
 
 	ck_lines_init(&in, 0, CK_LINE_MAX);
 	while ((r = ck_lines_next(&in, &line, &len)) == 1) {
-		json_error_t err;
-		json_t *msg;
-		const char *type;
+		struct ck_raw_msg m;
+		const char *err;
+		size_t epos;
 
 		lines++;
 		if (len == 0)
 			continue;
-		msg = json_loadb(line, len, 0, &err);
-		if (!msg || !json_is_object(msg)) {
-			ck_warn("input line %lu is not a JSON object, skipped", in.lineno);
-			json_decref(msg);
+		/* No tree: the line is validated and the spans of its parts found. */
+		if (ck_raw_message(line, len, &m, &err, &epos) < 0) {
+			ck_warn("input line %lu is not a JSON object (%s at byte %zu), skipped",
+				in.lineno, err, epos + 1);
 			continue;
 		}
-		type = json_string_value(json_object_get(msg, "type"));
-		if (type && !strcmp(type, "RECORD")) {
-			json_t *rec = json_object_get(msg, "record");
-			const char *name = json_string_value(json_object_get(rec, "stream"));
-			const char *ns = json_string_value(json_object_get(rec, "namespace"));
-			json_t *ea = json_object_get(rec, "emitted_at");
-			struct ds_stream *s = name ? find_stream(d, name, ns) : NULL;
+		if (ck_raw_str_eq(m.type, "RECORD")) {
+			char name[4096], ns[4096];
+			int has_ns = ck_raw_kind(m.ns) == CK_RAW_STRING &&
+				     ck_raw_unescape(m.ns, ns, sizeof(ns)) >= 0;
+			struct ds_stream *s = NULL;
+			int64_t ms;
 
+			name[0] = '\0';
+			if (ck_raw_kind(m.stream) == CK_RAW_STRING &&
+			    ck_raw_unescape(m.stream, name, sizeof(name)) >= 0)
+				s = find_stream(d, name, has_ns ? ns : NULL);
 			if (!s) {
-				json_decref(msg);
 				r = ck_fail("RECORD for stream '%s' that is not in the configured catalog",
-					    name ? name : "(none)");
+					    name[0] ? name : "(none)");
 				break;
 			}
-			r = write_record(d, s, json_object_get(rec, "data"),
-					 json_is_integer(ea) ? json_integer_value(ea)
-					 : json_is_real(ea) ? (int64_t)json_real_value(ea) : ck_now_ms());
-		} else if (type && !strcmp(type, "STATE")) {
+			if (ck_raw_int64(m.emitted_at, &ms) < 0)
+				ms = ck_now_ms();
+			r = write_record(d, s, m.data, ms);
+		} else if (ck_raw_str_eq(m.type, "STATE")) {
 			/* Every record before this STATE goes into a completed object first. */
 			r = flush_all(d);
 			if (!r) {
@@ -586,7 +641,6 @@ static int ds_write_loop(struct ds *d)
 		} else {
 			r = 0;
 		}
-		json_decref(msg);
 		if (r)
 			break;
 		if (ck_terminated()) {

@@ -212,6 +212,24 @@ check "destination echoes states in order, compact, and exits 0" \
 check "all 6 records written, invalid JSON line skipped with a message" \
 	test "$(wc -l <"$RAW")" -eq 7 -a "$(grep -c 'skipped' "$T/e")" -eq 1
 
+# ---- exact data: the data column is record.data's text, compacted ----
+# Big/precise numbers that a double cannot hold, 1e400, -0.0, unicode and
+# escapes, whitespace outside and inside strings, keys in any order.
+cat >"$T/exact.in" <<'EOF'
+ { "type" : "RECORD" , "record" : { "emitted_at" : 1700000000001 ,	"data" : { "big" : 123456789012345678901234567891.123456 ,	"money": 6172.839000, "huge" : 1e400, "negz" : -0.0, "s" : "caf\u00e9 ☕ \"q\" \\ \/ \n\t, tab\ud83d\ude00" , "arr" : [ 1 , { "x" : [ ] } , "a  b" , true , null ] , "e" : { } } , "stream" : "test" } }	
+{"record":{"stream":"test","data":{"k":"v  w","n":-1.50E+10,"i":-9223372036854775809},"emitted_at":1700000000002},"type":"RECORD"}
+EOF
+"$DST" write --config "$DCFG" --catalog "$T/ow-cat.json" <"$T/exact.in" >"$T/o" 2>"$T/e"; rc=$?
+cat >"$T/exact.want" <<'EOF'
+1700000000001	{"big":123456789012345678901234567891.123456,"money":6172.839000,"huge":1e400,"negz":-0.0,"s":"caf\u00e9 ☕ \"q\" \\ \/ \n\t, tab\ud83d\ude00","arr":[1,{"x":[]},"a  b",true,null],"e":{}}
+1700000000002	{"k":"v  w","n":-1.50E+10,"i":-9223372036854775809}
+EOF
+# unquote the CSV field (it holds '"', so it is quoted with "" inside)
+tail -n +2 "$RAW" | awk -F'\t' '{ d = $3; if (d ~ /^"/) { d = substr(d, 2, length(d) - 2); gsub(/""/, "\"", d) } print $2 "\t" d }' >"$T/exact.got"
+check "data column is record.data byte for byte, compacted (big numbers, 1e400, -0.0, unicode, escapes)" \
+	test $rc -eq 0 -a "$(wc -l <"$T/exact.in")" -eq 2 -a "$(wc -l <"$RAW")" -eq 3 -a ! -s "$T/e"
+check "... exact bytes" cmp "$T/exact.want" "$T/exact.got"
+
 # ---- failures ----
 { rec 1; printf '{"type":"RECORD","record":{"stream":"nope","data":{}}}\n'; } |
 	"$DST" write --config "$DCFG" --catalog "$CAT" >"$T/o" 2>"$T/e"; rc=$?
