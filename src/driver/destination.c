@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "driver/child.h"
@@ -49,6 +50,7 @@ struct destination {
 	struct child conn;
 	struct lines out, errbuf;
 	json_t *pending;          /* forwarded-state notes from the source, in order */
+	json_t *settled;          /* fingerprints of notes already passed */
 	uint64_t *committed;      /* records per stream covered by committed states */
 	json_t *source_stats;     /* last stats message from the source */
 	json_t *estimates;        /* last ESTIMATE trace per stream */
@@ -62,7 +64,7 @@ struct destination {
 	json_t *undurable;        /* [{seq, records|null}] not yet durable */
 	bool source_done, source_gone;
 	int source_code;
-	int64_t source_end, term_at, next_stats;
+	int64_t source_end, term_at, next_stats, exit_seen;
 	int signal;
 	int code;                 /* first failure */
 	char reason[1024];
@@ -125,7 +127,7 @@ static json_t *dest_stats(struct destination *d, const char *status)
 		json_object_set_new(connectors, "destination",
 				    json_pack("{s:f, s:I}", "cpu_seconds", d->conn.cpu_seconds,
 					      "max_rss_bytes", (json_int_t)d->conn.max_rss_kb * 1024));
-	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o, s:o}",
+	return json_pack("{s:s, s:I, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o}",
 			 "replication", d->cfg->replication, "run", (json_int_t)d->run,
 			 "status", status, "started_at", json_time(d->started_wall),
 			 "updated_at", json_time(now),
@@ -134,7 +136,7 @@ static json_t *dest_stats(struct destination *d, const char *status)
 			 "records_committed", (json_int_t)committed,
 			 "bytes_emitted", (json_int_t)bytes,
 			 "state_commits", (json_int_t)d->state_commits,
-			 "messages", messages ? messages : json_object(),
+			 "messages", messages ? json_incref(messages) : json_object(),
 			 "invalid_lines", json_integer_value(json_object_get(d->source_stats, "invalid")),
 			 "streams", streams, "connectors", connectors);
 }
@@ -184,17 +186,21 @@ static void dest_record_run(struct destination *d, int code)
 
 /* --- committing states --------------------------------------------------- */
 
-/* Which forwarded state does this echo correspond to?  Returns its note. */
-static json_t *match_note(struct destination *d, const json_t *state, size_t *index)
+/* The fingerprint of a state as text, as the source sends it in notes. */
+static bool fingerprint_text(const json_t *state, char fps[32])
 {
 	uint64_t fp;
-	char fps[32];
+	if (state_fingerprint(state, &fp) < 0)
+		return false;
+	snprintf(fps, 32, "%016llx", (unsigned long long)fp);
+	return true;
+}
+
+/* Which forwarded state does this echo correspond to?  Returns its note. */
+static json_t *match_note(struct destination *d, const char *fps, size_t *index)
+{
 	size_t i;
 	json_t *note;
-
-	if (state_fingerprint(state, &fp) < 0)
-		return NULL;
-	snprintf(fps, sizeof(fps), "%016llx", (unsigned long long)fp);
 	json_array_foreach(d->pending, i, note) {
 		const char *f = json_string_value(json_object_get(note, "fp"));
 		if (f && !strcmp(f, fps)) {
@@ -233,8 +239,17 @@ static void commit_state(struct destination *d, const json_t *state)
 {
 	struct ab_error err = { 0 };
 	size_t idx = 0;
+	char fps[32] = "";
 
 	if (!state_streams_known(d, state)) {
+		d->state_ignored++;
+		return;
+	}
+	fingerprint_text(state, fps);
+	json_t *note = match_note(d, fps, &idx);
+	if (!note && json_object_get(d->settled, fps)) {
+		/* an echo of a state already passed: committing it would go back */
+		log_warn("the destination emitted an earlier state again, after a later one: ignored");
 		d->state_ignored++;
 		return;
 	}
@@ -269,7 +284,6 @@ static void commit_state(struct destination *d, const json_t *state)
 	d->state = merged;
 
 	/* its record counts apply once it is durable */
-	json_t *note = match_note(d, state, &idx);
 	json_array_append_new(d->undurable, json_pack("{s:I, s:O?}", "seq", (json_int_t)d->state_seq,
 						      "records", json_object_get(note, "records")));
 	if (!note) {
@@ -286,9 +300,15 @@ static void commit_state(struct destination *d, const json_t *state)
 			log_warn("record count mismatch at state %lld: the source counted %.0f, the destination %.0f",
 				 (long long)json_integer_value(json_object_get(note, "seq")), sc, dc);
 	}
-	/* notes up to this one are settled */
-	for (size_t i = 0; i <= idx; i++)
+	/* notes up to this one are settled: an echo of them now is stale */
+	if (json_object_size(d->settled) > 4096)
+		json_object_clear(d->settled);
+	for (size_t i = 0; i <= idx; i++) {
+		const char *f = json_string_value(json_object_get(json_array_get(d->pending, 0), "fp"));
+		if (f)
+			json_object_set_new(d->settled, f, json_true());
 		json_array_remove(d->pending, 0);
+	}
 }
 
 static int commit_text(void *ctx, const char *text, size_t len)
@@ -665,6 +685,7 @@ static void dest_loop(struct destination *d)
 			settle_durable(d);
 		if (!d->conn.exited)
 			child_reap(known, 1);
+		runtime_linger(&d->conn, &d->exit_seen, grace);
 
 		now = now_ms();
 		if (d->signal)
@@ -766,6 +787,7 @@ static int dest_start(struct destination *d)
 			log_error("cannot lock '%s': %s", d->store.lock_path, strerror(-d->lock_fd));
 		return EXIT_USAGE;
 	}
+	store_remove_stale_temps(&d->store);
 	json_t *doc = NULL;
 	r = store_load_state(&d->store, &doc, &err);
 	if (r < 0) {
@@ -782,10 +804,11 @@ static int dest_start(struct destination *d)
 	json_decref(doc);
 	d->committed = calloc(d->cat.n ? d->cat.n : 1, sizeof(uint64_t));
 	d->pending = json_array();
+	d->settled = json_object();
 	d->estimates = json_object();
 	d->statuses = json_object();
 	d->source_stats = json_object();
-	if (!d->committed || !d->pending || !d->estimates || !d->statuses || !d->source_stats ||
+	if (!d->committed || !d->pending || !d->settled || !d->estimates || !d->statuses || !d->source_stats ||
 	    lines_init(&d->out, 64 << 10, cfg->max_line + 1) < 0 ||
 	    lines_init(&d->errbuf, 16 << 10, 64 << 10) < 0) {
 		log_error("out of memory");
@@ -817,6 +840,7 @@ int destination_role(const struct driver_config *cfg)
 	int code;
 
 	d.conn.out_fd = d.conn.err_fd = -1;
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	d.started_wall = wall_ms();
 	d.started = now_ms();
 	d.sfd = runtime_signals();
@@ -845,6 +869,7 @@ int destination_role(const struct driver_config *cfg)
 	}
 	if (d.conn.pid > 0)
 		kill(-d.conn.pid, SIGKILL);
+	runtime_kill_orphans();
 	persister_stop(&d.persist);
 	json_decref(d.undurable);
 	close_keeper(&d);
@@ -863,6 +888,7 @@ int destination_role(const struct driver_config *cfg)
 	lines_release(&d.errbuf);
 	json_decref(d.state);
 	json_decref(d.pending);
+	json_decref(d.settled);
 	json_decref(d.estimates);
 	json_decref(d.statuses);
 	json_decref(d.source_usage);

@@ -5,7 +5,6 @@
  * makes sure that nothing of the run outlives it (it is a child subreaper,
  * so orphaned connector processes come back to it).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -53,39 +52,6 @@ static pid_t spawn_role(const char *role, char **args, int nargs)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execv("/proc/self/exe", argv);
 	_exit(127);
-}
-
-/* SIGKILL whatever descendants are left (orphans adopted by us). */
-static void kill_leftovers(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t self = getpid();
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char path[64], buf[512];
-		pid_t pid = (pid_t)atoi(e->d_name);
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		/* "pid (name) S ppid ...": the name may hold spaces and ')' */
-		char *rp = strrchr(buf, ')');
-		long ppid = rp && rp[1] == ' ' && rp[2] && rp[3] == ' ' ? strtol(rp + 4, NULL, 10) : 0;
-		if (ppid == self) {
-			log_warn("killing leftover process %d", (int)pid);
-			kill(pid, SIGKILL);
-		}
-	}
-	closedir(d);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
 }
 
 static int role_code(const struct role_proc *r)
@@ -254,7 +220,7 @@ int run_local(const struct driver_config *cfg, int argc, char **argv, bool priva
 		fputc('\n', stderr);
 	json_decref(prev);
 	store_release(&st);
-	kill_leftovers();
+	runtime_kill_orphans();
 	if (dir[0]) {
 		char path[4200];
 		snprintf(path, sizeof(path), "%s/%s", dir, CONTROL_SOCKET);

@@ -1,6 +1,11 @@
 #include "driver/runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -88,13 +93,84 @@ int runtime_drain_stderr(struct child *c, struct lines *buf)
 
 void runtime_stop_child(struct child *c, int64_t *term_at, int64_t grace_ms)
 {
-	if (c->pid <= 0 || c->exited)
+	if (c->pid <= 0)
 		return;
+	if (c->exited) {
+		/* the connector is gone; what it left holding its pipes goes too */
+		if (c->out_fd >= 0 || c->err_fd >= 0)
+			kill(-c->pid, SIGKILL);
+		return;
+	}
 	int64_t now = now_ms();
 	if (*term_at == 0) {
 		*term_at = now;
 		child_signal(c, SIGTERM);
 	} else if (now - *term_at >= grace_ms) {
 		child_signal(c, SIGKILL);
+	}
+}
+
+void runtime_linger(struct child *c, int64_t *exit_seen, int64_t grace_ms)
+{
+	if (c->pid <= 0 || !c->exited || (c->out_fd < 0 && c->err_fd < 0))
+		return;
+	int64_t now = now_ms();
+	if (*exit_seen == 0) {
+		*exit_seen = now;
+		return;
+	}
+	if (now - *exit_seen >= grace_ms) {
+		if (now - *exit_seen < grace_ms + 100)
+			log_warn("%s exited, but processes it started still hold its output open: killing them",
+				 c->name);
+		kill(-c->pid, SIGKILL);
+	}
+	if (now - *exit_seen >= grace_ms + 2000) {
+		/* a process that left the group still holds them: stop waiting */
+		if (c->out_fd >= 0)
+			close(c->out_fd);
+		if (c->err_fd >= 0)
+			close(c->err_fd);
+		c->out_fd = c->err_fd = -1;
+	}
+}
+
+void runtime_kill_orphans(void)
+{
+	pid_t self = getpid();
+	for (int pass = 0; pass < 20; pass++) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		int found = 0;
+		if (!d)
+			return;
+		while ((e = readdir(d))) {
+			char path[64], buf[512];
+			pid_t pid = (pid_t)atoi(e->d_name);
+			if (pid <= 0)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			buf[n] = '\0';
+			/* "pid (name) S ppid ...": the name may hold spaces and ')' */
+			char *rp = strrchr(buf, ')');
+			long ppid = rp && rp[1] == ' ' && rp[2] && rp[3] == ' ' ? strtol(rp + 4, NULL, 10) : 0;
+			if (ppid == self) {
+				kill(pid, SIGKILL);
+				found++;
+			}
+		}
+		closedir(d);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!found)
+			return;
+		usleep(10000); /* their own children are ours now: look again */
 	}
 }

@@ -38,4 +38,19 @@ int runtime_drain_stderr(struct child *c, struct lines *buf);
  */
 void runtime_stop_child(struct child *c, int64_t *term_at, int64_t grace_ms);
 
+/*
+ * A connector that has exited may leave processes behind that still hold
+ * its stdout or stderr open.  Once grace_ms has passed since its exit was
+ * seen (*exit_seen, set on the first call), SIGKILL its process group; later
+ * still, give up on the pipes (close them).  Call it from the loop.
+ */
+void runtime_linger(struct child *c, int64_t *exit_seen, int64_t grace_ms);
+
+/*
+ * SIGKILL every process whose parent is this one except the known children,
+ * and reap them, until none is left.  With PR_SET_CHILD_SUBREAPER set, this
+ * covers whatever connectors started and orphaned, even in new sessions.
+ */
+void runtime_kill_orphans(void);
+
 #endif

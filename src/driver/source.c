@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "driver/child.h"
@@ -41,7 +42,7 @@ struct source {
 	char state_file[4096];
 	uint64_t state_seq;
 	uint64_t records_at_state; /* records forwarded before the last STATE */
-	int64_t last_output, next_stats, term_at;
+	int64_t last_output, next_stats, term_at, exit_seen;
 	int signal;              /* signal that stopped us, 0 if none */
 	int code;                /* first failure, 0 while fine */
 	char reason[1024];
@@ -436,6 +437,8 @@ static void source_loop(struct source *s)
 		}
 
 		now = now_ms();
+		if (relay_pending(&s->relay) && !relay_can_read(&s->relay))
+			s->last_output = now; /* waiting for the destination, not the source */
 		if (now >= s->next_stats) {
 			s->next_stats = now + STATS_INTERVAL_MS;
 			source_send_stats(s);
@@ -449,6 +452,7 @@ static void source_loop(struct source *s)
 			source_stopping(s);
 		if (!s->conn.exited)
 			child_reap(known, 1);
+		runtime_linger(&s->conn, &s->exit_seen, (int64_t)(s->cfg->grace_period * 1000));
 	}
 }
 
@@ -605,6 +609,8 @@ int source_role(const struct driver_config *cfg)
 	int code;
 
 	s.conn.out_fd = s.conn.err_fd = -1;
+	/* orphans of the connector (even in new sessions) come back to us */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	s.sfd = runtime_signals();
 	if (s.sfd < 0) {
 		log_error("cannot set up signal handling: %s", strerror(-s.sfd));
@@ -622,6 +628,7 @@ int source_role(const struct driver_config *cfg)
 	}
 	if (s.conn.pid > 0)
 		kill(-s.conn.pid, SIGKILL); /* anything the connector left behind */
+	runtime_kill_orphans();
 	if (s.state_file[0])
 		unlink(s.state_file);
 	close_fifo(&s);

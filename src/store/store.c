@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,4 +217,22 @@ int store_lock(const struct store *s, bool wait, long *holder)
 		/* the pid is informative only */
 	}
 	return fd;
+}
+
+void store_remove_stale_temps(const struct store *s)
+{
+	DIR *d = opendir(s->dir);
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		/* fs_write_atomic's temp files: NAME.tmp.PID */
+		if (strstr(e->d_name, ".tmp.")) {
+			char *p = fs_join(s->dir, e->d_name);
+			if (p)
+				unlink(p);
+			free(p);
+		}
+	}
+	closedir(d);
 }

@@ -62,6 +62,9 @@ int store_append_history(const struct store *s, const json_t *record);
 /* Number of runs recorded so far (lines in history.jsonl). */
 long store_run_count(const struct store *s);
 
+/* Remove temp files a killed writer left (call with the lock held). */
+void store_remove_stale_temps(const struct store *s);
+
 /* Replication names become directory names: letters, digits, . _ - only. */
 bool store_valid_name(const char *name);
 
