@@ -2,7 +2,7 @@
 # processes: the static driver, the fake Python connectors, our C connectors.
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-BIN=$TOP/build/bin
+BIN=${BIN:-$TOP/build/bin}
 DRIVER=$BIN/airbyte-replication-driver
 FAKE=$TOP/tests/connectors
 T=$(mktemp -d /tmp/abtest.XXXXXX)
