@@ -85,6 +85,7 @@ suite() { # name, timeout, command...
 	local rc=$?
 	grep -q '^not ok' "$log/$name" || [ $rc -ne 0 ] && sed 's/^/#   /' "$log/$name" | tail -80
 	grep -E '^(not )?ok ' "$log/$name"
+	grep -E '^# .*(rows/s|MB/s)' "$log/$name" # the scenario's measurements
 	count "$name" "$log/$name" "$rc"
 	echo "#   $(($(date +%s) - start)) s"
 }
