@@ -90,6 +90,7 @@ suite() { # name, timeout, command...
 	echo "#   $(($(date +%s) - start)) s"
 }
 if [ $quick = 0 ] && [ $e2e_only = 0 ] && [ -z "$filter" ]; then
+	suite fault 1500 env FAULT_ITERATIONS=5 tests/fault/run.sh
 	suite s3-s3 900 tests/scenarios/s3-s3.sh
 	suite postgres-s3 1200 tests/scenarios/postgres-s3.sh
 	if command -v podman >/dev/null && command -v docker-compose >/dev/null; then

@@ -43,6 +43,7 @@ struct source {
 	uint64_t state_seq;
 	uint64_t records_at_state; /* records forwarded before the last STATE */
 	int64_t last_output, next_stats, term_at, exit_seen;
+	int64_t blocked_since;   /* output waiting for the destination since */
 	int signal;              /* signal that stopped us, 0 if none */
 	int code;                /* first failure, 0 while fine */
 	char reason[1024];
@@ -437,8 +438,19 @@ static void source_loop(struct source *s)
 		}
 
 		now = now_ms();
-		if (relay_pending(&s->relay) && !relay_can_read(&s->relay))
-			s->last_output = now; /* waiting for the destination, not the source */
+		if (relay_pending(&s->relay) && !relay_can_read(&s->relay)) {
+			/* waiting for the destination, not the source */
+			s->last_output = now;
+			if (!s->blocked_since)
+				s->blocked_since = now;
+			if (!s->code && s->cfg->heartbeat_timeout > 0 &&
+			    now - s->blocked_since > (int64_t)(s->cfg->heartbeat_timeout * 1000))
+				source_fail(s, EXIT_TIMEOUT,
+					    "the destination connector has not read its input for %.0f s (heartbeat timeout)",
+					    s->cfg->heartbeat_timeout);
+		} else {
+			s->blocked_since = 0;
+		}
 		if (now >= s->next_stats) {
 			s->next_stats = now + STATS_INTERVAL_MS;
 			source_send_stats(s);

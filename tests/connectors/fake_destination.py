@@ -13,6 +13,7 @@
                       it echoes (stream_state, shared_state, LEGACY data), so
                       that a stored state provably came from the destination
   sleep_per_record    seconds to sleep after each record (a slow destination)
+  sleep_records       with sleep_per_record: only the first this many records
   hang_after_records  stop reading (stdin stays open) after this many records
   close_after_records close stdin after this many records, then sleep forever
   reorder_states      echo states pairwise swapped (the older one last)
@@ -86,7 +87,7 @@ for line in sys.stdin:
         records += 1
         if out:
             out.write(json.dumps(msg["record"]["data"]) + "\n")
-        if cfg.get("sleep_per_record"):
+        if cfg.get("sleep_per_record") and records <= cfg.get("sleep_records", records):
             time.sleep(cfg["sleep_per_record"])
         if cfg.get("hang_after_records") and records >= cfg["hang_after_records"]:
             time.sleep(3600)

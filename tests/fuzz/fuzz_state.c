@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			enum ab_state_type tafter = state_doc_type(doc);
 			if (mt == AB_STATE_STREAM || mt == AB_STATE_GLOBAL)
 				CHECK((int)tafter == mt);
-			if (mt == tbefore && (mt == AB_STATE_STREAM || mt == AB_STATE_GLOBAL)) {
+			if (mt == (int)tbefore && (mt == AB_STATE_STREAM || mt == AB_STATE_GLOBAL)) {
 				json_t *streams_after = stored_streams(doc);
 				const char *k;
 				json_t *v;
