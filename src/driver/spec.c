@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "driver/runtime.h"
 #include "protocol/lines.h"
 #include "protocol/scan.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/secrets.h"
 #include "util/words.h"
@@ -93,6 +96,81 @@ int connector_spec(const char *entrypoint, double timeout, json_t **spec, char *
 	return -ENOMSG;
 }
 
+/*
+ * Specs are cached, because asking costs a connector start (a second or
+ * more for node or Python connectors).  The key covers the command line
+ * and the identity (size, mtime, inode) of every word of it that names a
+ * file, the program found in PATH included: a changed connector misses.
+ */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+static bool spec_cache_path(const char *entrypoint, char *path, size_t cap)
+{
+	struct words w = { 0 };
+	uint64_t h = 1469598103934665603ULL;
+	const char *dir = getenv("AIRBYTE_SPEC_CACHE");
+	const char *tmp = getenv("TMPDIR");
+	char base[4096];
+
+	if (words_split(entrypoint, &w) < 0)
+		return false;
+	h = fnv(h, entrypoint, strlen(entrypoint));
+	for (size_t i = 0; i < w.n; i++) {
+		struct stat st;
+		char found[4096];
+		const char *f = w.v[i];
+		if (i == 0 && !strchr(f, '/')) {
+			/* the program as PATH finds it */
+			const char *pathenv = getenv("PATH");
+			for (const char *p = pathenv ? pathenv : ""; *p;) {
+				const char *end = strchrnul(p, ':');
+				snprintf(found, sizeof(found), "%.*s/%s", (int)(end - p), p, f);
+				if (access(found, X_OK) == 0) {
+					f = found;
+					break;
+				}
+				p = *end ? end + 1 : end;
+			}
+		}
+		if (stat(f, &st) == 0) {
+			h = fnv(h, &st.st_size, sizeof(st.st_size));
+			h = fnv(h, &st.st_mtim, sizeof(st.st_mtim));
+			h = fnv(h, &st.st_ino, sizeof(st.st_ino));
+		}
+	}
+	words_release(&w);
+	if (dir && *dir)
+		snprintf(base, sizeof(base), "%s", dir);
+	else
+		snprintf(base, sizeof(base), "%s/airbyte-spec-cache", tmp && *tmp ? tmp : "/tmp");
+	if (fs_mkdir_p(base, 0700) < 0)
+		return false;
+	return snprintf(path, cap, "%s/%016llx.json", base, (unsigned long long)h) < (int)cap;
+}
+
+static int connector_spec_cached(const char *entrypoint, double timeout, json_t **spec,
+				 char *why, size_t cap)
+{
+	char path[4200];
+	bool cacheable = spec_cache_path(entrypoint, path, sizeof(path));
+	if (cacheable && (*spec = json_load_file(path, 0, NULL)) != NULL)
+		return 0;
+	int r = connector_spec(entrypoint, timeout, spec, why, cap);
+	if (r == 0 && cacheable) {
+		char *text = json_dumps(*spec, JSON_COMPACT);
+		if (text)
+			fs_write_atomic(path, text, strlen(text), 0600, false);
+		free(text);
+	}
+	return r;
+}
+
 int connector_check_config(const char *who, const char *entrypoint, const char *config_path,
 			   double timeout, bool strict)
 {
@@ -109,7 +187,7 @@ int connector_check_config(const char *who, const char *entrypoint, const char *
 		return EXIT_USAGE;
 	}
 	int code = 0;
-	if (connector_spec(entrypoint, timeout, &spec, why, sizeof(why)) < 0) {
+	if (connector_spec_cached(entrypoint, timeout, &spec, why, sizeof(why)) < 0) {
 		log_warn("the %s connector gave no specification (%s): its config is not checked and no field is treated as secret",
 			 who, why);
 		goto out;

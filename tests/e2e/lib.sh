@@ -78,5 +78,5 @@ no_leftover_processes() {
 # no FIFO, socket or temp file is left in a directory
 dir_clean() { [ -z "$(find "$1" \( -type p -o -type s -o -name '*.tmp.*' \) 2>/dev/null)" ]; }
 no_state_temp_files() { [ -z "$(find "$T/tmp" -maxdepth 1 -name 'airbyte-state-*' 2>/dev/null)" ]; }
-no_private_dirs() { [ -z "$(find "$T/tmp" -maxdepth 1 -name 'airbyte-*' 2>/dev/null)" ]; }
+no_private_dirs() { [ -z "$(find "$T/tmp" -maxdepth 1 -name 'airbyte-*' ! -name airbyte-spec-cache 2>/dev/null)" ]; }
 jq_true() { jq -e "$1" "$2" >/dev/null; }

@@ -48,4 +48,22 @@ check "with a warning" grep -q 'the destination connector gave no specification'
 run_repl --spec-timeout 0
 eq "--spec-timeout 0 skips the check" 0 "$rc"
 check "silently" bash -c "! grep -q 'gave no specification' '$T/run.log'"
+# specs are cached: asking costs a connector start (seconds for node/Python)
+cat >"$T/counting.sh" <<SH
+#!/bin/sh
+[ "\$1" = spec ] && echo called >>"$T/spec.calls"
+exec python3 $FAKE/fake_source.py "\$@"
+SH
+chmod +x "$T/counting.sh"
+SRC_EP=$T/counting.sh
+DST_EP="python3 $FAKE/fake_destination.py"
+run_repl
+run_repl
+eq "two runs ask the connector for its spec once" 1 "$(wc -l <"$T/spec.calls" | tr -d ' ')"
+touch -d '+1 minute' "$T/counting.sh"
+run_repl
+eq "a changed connector is asked again" 2 "$(wc -l <"$T/spec.calls" | tr -d ' ')"
+source_config '{"streams":{"users":3},"password":"cached-s3cret-value","leak":true}'
+run_repl
+check "secrets are masked with a cached spec too" bash -c "! grep -q 'cached-s3cret-value' '$T/run.log'"
 done_testing

@@ -200,7 +200,7 @@ inv_no_procs() {
 inv_clean() {
 	local left
 	left=$(find "$P" "$STORE" \( -type p -o -type s -o -name '*.tmp*' -o -name '.*tmp*' \) 2>/dev/null)
-	left+=$(find "$C/tmp" -mindepth 1 -maxdepth 1 2>/dev/null)
+	left+=$(find "$C/tmp" -mindepth 1 -maxdepth 1 ! -name airbyte-spec-cache 2>/dev/null) # the spec cache is meant to stay
 	if [ -z "$left" ]; then ok "files: nothing left behind"
 	elif [ "${1:-}" = stale-ok ]; then ok "files: stale entries after a SIGKILLed driver: $(echo $left | sed "s|$C/||g")"
 	else not_ok "files left behind: $(echo $left | sed "s|$C/||g")"; fi
