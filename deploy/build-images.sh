@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Build the container images locally, with no registry (see docs/containers.md).
 #
-#   deploy/build-images.sh [all|base|driver|connectors|faros]...
+#   deploy/build-images.sh [all|base|driver|connectors|dynamic|faros]...
 #
 # Base images are `podman import`ed from tarballs made here:
 #   localhost/ard-base-busybox:latest  busybox-static + /etc basics (~2 MiB)
 #   localhost/ard-base-node:latest     the same + the host's node and its libs
+#   localhost/ard-base-libs:latest     busybox + the shared libraries (and the
+#                                      loader) that `ldd` lists for our
+#                                      dynamically linked connectors
+#                                      (source-postgres: libpq; destination-s3,
+#                                      source-s3: libcurl, zlib)
 # then deploy/*.Containerfile are built FROM them. Every image carries a label
 # io.ard.inputs=<sha256 of its inputs> (files, Containerfile, base image id):
 # an image whose label matches is not rebuilt. Work files (rootfs tarballs,
@@ -41,6 +46,15 @@ DEST_CSV_TAGS=(docker.io/airbyte/destination-csv:1.0.0 localhost/ard/destination
 FAROS_TAGS=(localhost/ard/airbyte-faros-destination:0.10.65)
 # optional connectors, built when their binaries exist
 OPTIONAL_CONNECTORS=(source-e2e-test destination-dev-null)
+# dynamically linked connectors (libpq, libcurl, zlib): on localhost/ard-base-libs,
+# built when their binaries exist; the tags the seed's postgres-to-s3 and
+# s3-to-s3 compose files name
+DYNAMIC_CONNECTORS=(source-postgres destination-s3 source-s3)
+declare -A DYNAMIC_TAGS=(
+	[source-postgres]="docker.io/airbyte/source-postgres:2.0.3 localhost/ard/source-postgres:latest"
+	[destination-s3]="docker.io/airbyte/destination-s3:0.3.21 localhost/ard/destination-s3:latest"
+	[source-s3]="docker.io/airbyte/source-s3:1.0.2 localhost/ard/source-s3:latest"
+)
 
 say() { echo "build-images: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -129,6 +143,44 @@ build_base_node() {
 	import_base "$root" localhost/ard-base-node:latest "$h"
 }
 
+# the shared libraries of the dynamic connectors: `ldd` paths (resolved
+# libraries and the loader at its PT_INTERP path), sorted, unique
+dyn_libs() {
+	local c
+	for c in "$@"; do
+		ldd "$BIN_DIR/$c" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+	done | sort -u
+}
+
+dyn_present() {
+	local c
+	for c in "${DYNAMIC_CONNECTORS[@]}"; do [ -x "$BIN_DIR/$c" ] && echo "$c"; done
+	return 0
+}
+
+build_base_libs() {
+	local present libs h
+	present=$(dyn_present)
+	[ -n "$present" ] || { say "no dynamic connector in $BIN_DIR: skipping localhost/ard-base-libs"; return 1; }
+	# shellcheck disable=SC2086
+	libs=$(dyn_libs $present)
+	[ -n "$libs" ] || die "ldd found no libraries for: $present"
+	# the paths matter too (the loader's path is compiled into the binaries)
+	# shellcheck disable=SC2086
+	h=$( { hash_files "$BUSYBOX" "$0" $libs; echo $libs; } | sha256sum | cut -c1-32)
+	if [ "$(stamp_of localhost/ard-base-libs:latest)" = "$h" ]; then
+		say "localhost/ard-base-libs:latest is up to date"
+		return 0
+	fi
+	local root=$CACHE/rootfs-libs l
+	busybox_rootfs "$root"
+	for l in $libs; do
+		mkdir -p "$root$(dirname "$l")"
+		cp -L "$l" "$root$l"
+	done
+	import_base "$root" localhost/ard-base-libs:latest "$h"
+}
+
 # ------------------------------------------------------------ built images
 # build_image CONTAINERFILE CONTEXT HASH_INPUTS... -- TAGS... [-- BUILD_ARGS...]
 build_image() {
@@ -188,8 +240,37 @@ build_connector() {
 	need_bin airbyte-replication-driver
 	local ctx=$CACHE/ctx-$c
 	stage "$ctx" "$c" airbyte-replication-driver
-	build_image "$here/connector.Containerfile" "$ctx" localhost/ard-base-busybox:latest \
+	build_image "$here/connector.Containerfile" "$ctx" "${CONNECTOR_BASE:-localhost/ard-base-busybox:latest}" \
 		"$ctx/$c" "$ctx/airbyte-replication-driver" -- "$@" -- "CONNECTOR=$c"
+}
+
+# smoke test of a dynamic connector image: `spec` in the image's own root
+# (every library found by the image's loader). As root: the image mounted and
+# chroot (no runtime needed, ~50 ms); else `podman run` when $CONTAINERS_CONF is
+# set (scripts/podman-setup.sh); else skipped.
+smoke_spec() {
+	local img=$1 c=$2 out mnt
+	if [ "$(id -u)" = 0 ] && mnt=$(podman image mount "$img" 2>/dev/null) && [ -n "$mnt" ]; then
+		out=$(chroot "$mnt" "/airbyte/integration_code/$c" spec 2>&1)
+		podman image unmount "$img" >/dev/null 2>&1 || true
+	elif [ -n "${CONTAINERS_CONF:-}" ]; then
+		out=$(podman run --rm --pull=never --network=none "$img" spec 2>&1)
+	else
+		return 0
+	fi
+	echo "$out" | grep -q '"type":"SPEC"' || die "$img: 'spec' fails in the image: $(echo "$out" | tail -n 2)"
+}
+
+# source-postgres, destination-s3, source-s3: the same Containerfile on the
+# libs base, then the smoke test
+build_dynamic() {
+	build_base_libs || return 0
+	local c tags
+	for c in $(dyn_present); do
+		read -r -a tags <<<"${DYNAMIC_TAGS[$c]}"
+		CONNECTOR_BASE=localhost/ard-base-libs:latest build_connector "$c" "${tags[@]}"
+		smoke_spec "${tags[0]}" "$c"
+	done
 }
 
 build_connectors() {
@@ -231,18 +312,19 @@ command -v podman >/dev/null || die "podman missing: scripts/install-deps.sh --c
 # a snapshot of the binaries: a concurrent `make` must not change them mid-build
 snap=$CACHE/bin
 rm -rf "$snap" && mkdir -p "$snap"
-for b in airbyte-replication-driver source-file destination-csv "${OPTIONAL_CONNECTORS[@]}"; do
+for b in airbyte-replication-driver source-file destination-csv "${OPTIONAL_CONNECTORS[@]}" "${DYNAMIC_CONNECTORS[@]}"; do
 	[ -x "$BIN_DIR/$b" ] && cp "$BIN_DIR/$b" "$snap/$b"
 done
 BIN_DIR=$snap
 [ $# -gt 0 ] || set -- all
 for what in "$@"; do
 	case $what in
-	all) build_base_busybox; build_driver; build_connectors; build_faros ;;
-	base) build_base_busybox; build_base_node ;;
+	all) build_base_busybox; build_driver; build_connectors; build_dynamic; build_faros ;;
+	base) build_base_busybox; build_base_node; build_base_libs || true ;;
 	driver) build_base_busybox; build_driver ;;
-	connectors) build_base_busybox; build_connectors ;;
+	connectors) build_base_busybox; build_connectors; build_dynamic ;;
+	dynamic) build_base_busybox; build_dynamic ;;
 	faros) build_base_busybox; build_faros ;;
-	*) die "unknown target '$what' (all|base|driver|connectors|faros)" ;;
+	*) die "unknown target '$what' (all|base|driver|connectors|dynamic|faros)" ;;
 	esac
 done

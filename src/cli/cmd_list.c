@@ -71,7 +71,7 @@ int cmd_list(struct options *o)
 		int r = store_load_state(&s, &doc, &err);
 		json_t *run = last_run(&s);
 		json_t *row = json_pack("{s:s, s:s, s:O?, s:O?, s:O?, s:O?}", "replication", names[i],
-					"state", r < 0 ? "corrupt" : doc ? json_string_value(json_object_get(doc, "type")) ?: "NONE" : "NONE",
+					"state", r < 0 ? "corrupt" : json_string_value(json_object_get(doc, "type")) ?: "NONE",
 					"runs", json_object_get(run, "run"),
 					"last_outcome", json_object_get(run, "outcome"),
 					"last_started_at", json_object_get(run, "started_at"),

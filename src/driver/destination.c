@@ -476,7 +476,8 @@ static void on_control(struct destination *d)
 		}
 		json_decref(msg);
 	}
-	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+	/* the loop above ends at n <= 0: end of file or an error, not EAGAIN */
+	if (n != -EAGAIN) {
 		control_close(&d->ctl);
 		d->source_gone = true;
 		if (!d->source_done)
@@ -702,9 +703,9 @@ static void dest_loop(struct destination *d)
 /* Connector gone: settle the outcome with the source, record it. */
 static int dest_finish(struct destination *d)
 {
-	char how[128];
 	/* the source's failure, when it came first, stays the cause */
 	if (d->conn.exited && !d->signal) {
+		char how[128];
 		if (d->trace_error[0])
 			dest_fail(d, EXIT_FAILED, "%s", d->trace_error);
 		else if (child_describe_exit(&d->conn, how, sizeof(how)))

@@ -341,7 +341,8 @@ static void source_handle_control(struct source *s)
 		}
 		json_decref(msg);
 	}
-	if (n == 0 || (n < 0 && n != -EAGAIN)) {
+	/* the loop above ends at n <= 0: end of file or an error, not EAGAIN */
+	if (n != -EAGAIN) {
 		control_close(&s->ctl);
 		if (!s->result)
 			source_fail(s, EXIT_FAILED, "the destination driver disconnected");

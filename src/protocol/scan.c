@@ -371,7 +371,7 @@ static const unsigned char type_name_len[AB_MSG_TYPE_COUNT] = {
 
 static enum ab_msg_type classify(const uchar *s, size_t len, bool escaped)
 {
-	char buf[32];
+	char buf[32]; /* here, not in the block: s may point into it below */
 
 	if (escaped) {
 		/* rare: a type spelled with escapes still names the type */

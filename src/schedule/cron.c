@@ -344,8 +344,8 @@ static void add_minute(struct civil *t)
 
 static int civil_cmp(const struct civil *a, const struct tm *tm)
 {
-	int b[5] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min };
-	int x[5] = { a->y, a->mo, a->d, a->h, a->mi };
+	const int b[5] = { tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min };
+	const int x[5] = { a->y, a->mo, a->d, a->h, a->mi };
 	for (int i = 0; i < 5; i++)
 		if (x[i] != b[i])
 			return x[i] < b[i] ? 1 : -1; /* sign of (tm - a) */

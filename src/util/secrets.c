@@ -71,10 +71,10 @@ static void secret_names(const json_t *schema, json_t *names, int depth)
 {
 	const char *key;
 	json_t *v;
-	size_t i;
 	if (depth > 64)
 		return;
 	if (json_is_array(schema)) {
+		size_t i;
 		json_array_foreach(schema, i, v)
 			secret_names(v, names, depth + 1);
 		return;
@@ -93,11 +93,11 @@ static int collect(const json_t *config, const json_t *names, int depth)
 {
 	const char *key;
 	json_t *v;
-	size_t i;
 	int n = 0;
 	if (depth > 64)
 		return 0;
 	if (json_is_array(config)) {
+		size_t i;
 		json_array_foreach(config, i, v)
 			n += collect(v, names, depth + 1);
 		return n;

@@ -284,7 +284,6 @@ static int remove_dots(struct sbuf *out, const char *in, size_t n)
 		} else if (AT("/./")) {
 			i += 2;
 		} else if (IS("/.")) {
-			i += 1;
 			r = sb_add(&o, "/");
 			break;
 		} else if (AT("/../") || IS("/..")) {
@@ -1344,8 +1343,8 @@ int schema_json_equal(const json_t *a, const json_t *b)
 {
 	if (json_is_number(a) && json_is_number(b))
 		return num_cmp(a, b) == 0;
-	if (json_typeof(a) != json_typeof(b))
-		return 0;
+	if (!a || !b || json_typeof(a) != json_typeof(b))
+		return a == b;
 	if (json_is_array(a)) {
 		size_t n = json_array_size(a);
 		if (n != json_array_size(b))
@@ -1400,7 +1399,7 @@ static void render(const json_t *v, char *buf, size_t size)
 static int validate(struct vctx *c, const json_t *schema, const json_t *inst);
 
 /* Validate against a subschema at schema path kw[/key or /index]. */
-static int sub(struct vctx *c, const json_t *schema, const json_t *inst,
+static int validate_sub(struct vctx *c, const json_t *schema, const json_t *inst,
 	       const char *kw, const char *key, size_t index)
 {
 	size_t len = c->spath.len;
@@ -1425,7 +1424,7 @@ static int sub_child(struct vctx *c, const json_t *schema, const json_t *inst,
 	int r = ikey ? sb_token(&c->ipath, ikey, strlen(ikey)) : sb_index(&c->ipath, iindex);
 	c->local = 0;
 	if (r == 0)
-		r = sub(c, schema, inst, kw, key, index);
+		r = validate_sub(c, schema, inst, kw, key, index);
 	c->local = local;
 	sb_trunc(&c->ipath, len);
 	return r;
@@ -1437,7 +1436,7 @@ static int quiet(struct vctx *c, const json_t *schema, const json_t *inst,
 {
 	json_t *saved = c->errors;
 	c->errors = NULL;
-	int r = sub(c, schema, inst, kw, key, index);
+	int r = validate_sub(c, schema, inst, kw, key, index);
 	c->errors = saved;
 	return r;
 }
@@ -1691,7 +1690,7 @@ static int check_object(struct vctx *c, const json_t *sc, const json_t *inst)
 							   "property '%s' requires property '%s'", dk,
 							   json_string_value(x)));
 			} else {
-				RUN(sub(c, dep, inst, "dependencies", dk, (size_t)-1));
+				RUN(validate_sub(c, dep, inst, "dependencies", dk, (size_t)-1));
 			}
 		}
 	}
@@ -1724,7 +1723,7 @@ static int check_combinators(struct vctx *c, const json_t *sc, const json_t *ins
 
 	v = json_object_get(sc, "allOf");
 	json_array_foreach(v, i, x)
-		RUN(sub(c, x, inst, "allOf", NULL, i));
+		RUN(validate_sub(c, x, inst, "allOf", NULL, i));
 
 	v = json_object_get(sc, "anyOf");
 	if (json_is_array(v)) {
@@ -1783,7 +1782,7 @@ static int check_combinators(struct vctx *c, const json_t *sc, const json_t *ins
 		const char *kw = r == 0 ? "then" : "else";
 		json_t *branch = json_object_get(sc, kw);
 		if (branch)
-			RUN(sub(c, branch, inst, kw, NULL, (size_t)-1));
+			RUN(validate_sub(c, branch, inst, kw, NULL, (size_t)-1));
 	}
 	return invalid;
 }
@@ -1799,7 +1798,7 @@ static int validate_object_schema(struct vctx *c, const json_t *sc, const json_t
 		const json_t *target = pmap_get(&c->s->refs, sc);
 		if (!target)
 			return -ENOENT;
-		return sub(c, target, inst, "$ref", NULL, (size_t)-1);
+		return validate_sub(c, target, inst, "$ref", NULL, (size_t)-1);
 	}
 	if ((v = json_object_get(sc, "type")))
 		RUN(check_type(c, v, inst));

@@ -7,14 +7,16 @@
 # (twice, with `down` in between: the state survives in the storage volume),
 # our Faros scenario, and lifecycle cases (stop during a run, a failing
 # destination, stale pipes left by a killed run, a missing AIRBYTE_ENTRYPOINT,
-# either start order without init). Prints `ok N - ...` / `not ok N - ...`
+# either start order without init); then the seed's postgres-to-s3 and
+# s3-to-s3 compose files UNCHANGED against a real PostgreSQL and s3rver on
+# 127.0.0.1 (tests/compose/s3-cases.sh). Prints `ok N - ...` / `not ok N - ...`
 # and `N passed, N failed`; exits non-zero on any failure. Everything it
 # starts (containers, volumes, networks, the podman service when it started
 # it) is removed at the end, also on failure or Ctrl-C.
 #
 # Env: SEED_DIR (default the shared seed, else examples/), PODMAN_DIR (a
 # running scripts/podman-setup.sh dir to reuse; default: a private one), KEEP_WORK=1 keeps the work dir, NO_BUILD=1 skips the image
-# build.
+# build, ONLY=s3 runs only the postgres-to-s3 / s3-to-s3 cases, S3_ROWS (10000).
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,10 +55,13 @@ cleanup() {
 	podman ps -aq --filter "label=com.docker.compose.project" --format '{{.ID}} {{index .Labels "com.docker.compose.project"}}' 2>/dev/null |
 		awk -v t="$TAG" 'index($2, t) == 1 { print $1 }' | xargs -r podman rm -f -t 1 >/dev/null 2>&1 || true
 	podman volume ls -q 2>/dev/null | grep "^$TAG" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
+	s3c_cleanup
 	[ $started_service = 1 ] && "$repo/scripts/podman-setup.sh" stop "$PODMAN_DIR"
 	if [ "${KEEP_WORK:-0}" = 1 ]; then say "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 	exit $rc
 }
+# shellcheck source=tests/compose/s3-cases.sh
+. "$here/s3-cases.sh"
 trap cleanup EXIT
 trap 'echo "# interrupted"; exit 130' INT TERM
 
@@ -97,6 +102,17 @@ wait_for() { # wait_for SECONDS CMD...
 	local end=$(($(date +%s) + $1)); shift
 	until "$@"; do [ "$(date +%s)" -ge "$end" ] && return 1; sleep 0.2; done
 }
+
+finish() {
+	say "compose tests took $(($(date +%s) - t_start)) s"
+	echo "$PASS passed, $FAIL failed"
+	[ $FAIL = 0 ]
+	exit
+}
+if [ "${ONLY:-}" = s3 ]; then
+	s3_cases
+	finish
+fi
 
 # ------------------------------------------------- 1-2: the seed, unchanged
 seed_criterion() { # the seed's own test: as many output lines as input lines
@@ -257,6 +273,6 @@ order_test() { # NAME FIRST SECOND
 order_test order1 source destination
 order_test order2 destination source
 
-say "compose tests took $(($(date +%s) - t_start)) s"
-echo "$PASS passed, $FAIL failed"
-[ $FAIL = 0 ]
+# ---------------- 10: the seed's postgres-to-s3 and s3-to-s3, real servers
+s3_cases
+finish

@@ -122,7 +122,9 @@ signal_one() { # signal_one TERM|INT run|src|dst ITERATION
 			oneof "the destination follows with the same outcome" "$dst_rc" $((128 + num)) 3
 		else
 			eq "SIG$sig to the destination role: exit $((128 + num))" $((128 + num)) "$dst_rc"
-			oneof "the source follows with the same outcome" "$src_rc" $((128 + num)) 3
+			# a source whose connection was still in the listen backlog sees
+			# the destination go without an answer: failed (1)
+			oneof "the source follows with the same outcome" "$src_rc" $((128 + num)) 3 1
 		fi
 	fi
 	inv_history 1 stopped
