@@ -11,6 +11,7 @@
 #include "../kit/ck_main.h"
 #include "../kit/ck_out.h"
 #include "../kit/ck_raw.h"
+#include "../kit/ck_uuid.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -314,37 +314,6 @@ static struct dc_stream *dc_find(struct dc *d, const char *name)
 	return NULL;
 }
 
-static void uuid4(char out[37])
-{
-	static unsigned char pool[4096];
-	static size_t left;
-	static const char hex[] = "0123456789abcdef";
-	unsigned char *b;
-	size_t i, o = 0;
-
-	if (left < 16) {
-		ssize_t n = getrandom(pool, sizeof(pool), 0);
-
-		if (n < (ssize_t)sizeof(pool)) {
-			/* Not expected on Linux; fall back to something unique-ish. */
-			for (i = 0; i < sizeof(pool); i++)
-				pool[i] = (unsigned char)random();
-		}
-		left = sizeof(pool);
-	}
-	b = pool + sizeof(pool) - left;
-	left -= 16;
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 /*
  * One RECORD, taken from the raw line: the data column is the exact text of
  * record.data (numbers and strings byte for byte; whitespace outside
@@ -366,7 +335,7 @@ static int on_record(struct dc *d, const struct ck_raw_msg *m)
 			       name[0] ? name : "(none)");
 	if (ck_raw_int64(m->emitted_at, &ms) < 0)
 		ms = ck_now_ms();
-	uuid4(id);
+	ck_uuid4(id);
 	r = ck_buf_reserve(&s->buf, 64);
 	if (!r) {
 		char *o = s->buf.data + s->buf.len;

@@ -14,6 +14,7 @@
 #include "../kit/ck_main.h"
 #include "../kit/ck_out.h"
 #include "../kit/ck_raw.h"
+#include "../kit/ck_uuid.h"
 #include "../kit/ck_s3.h"
 
 #include <errno.h>
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -89,33 +89,6 @@ struct ds {
 	size_t n;
 	uint64_t uploaded;      /* bytes sent to S3 */
 };
-
-static void uuid4(char out[37])
-{
-	static unsigned char pool[4096];
-	static size_t left;
-	static const char hex[] = "0123456789abcdef";
-	unsigned char *b;
-	size_t i, o = 0;
-
-	if (left < 16) {
-		if (getrandom(pool, sizeof(pool), 0) < (ssize_t)sizeof(pool))
-			for (i = 0; i < sizeof(pool); i++)
-				pool[i] = (unsigned char)random();
-		left = sizeof(pool);
-	}
-	b = pool + sizeof(pool) - left;
-	left -= 16;
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
-}
 
 static const char *cfg_str(const json_t *o, const char *k, const char *def)
 {
@@ -417,7 +390,7 @@ static int write_record(struct ds *d, struct ds_stream *s, struct ck_raw_span da
 
 	if (!s->open && (r = start_part(d, s)))
 		return r;
-	uuid4(id);
+	ck_uuid4(id);
 	before = s->stage.len;
 	if (!d->jsonl) {
 		r = ck_buf_addf(&s->stage, "%s,%" PRId64 ",", id, ms);
@@ -743,7 +716,7 @@ static int ds_check(json_t *config)
 		return r;
 	}
 	d.s3.max_retries = d.s3.max_retries > 2 ? 2 : d.s3.max_retries;
-	uuid4(id);
+	ck_uuid4(id);
 	snprintf(key, sizeof(key), "%s%s_airbyte_connection_test_%s", d.path,
 		 *d.path ? "/" : "", id);
 	if (ck_s3_put(&d.s3, key, "check", 5) || ck_s3_delete(&d.s3, key))
