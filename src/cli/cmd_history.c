@@ -8,32 +8,22 @@
 
 #include "cli/commands.h"
 #include "store/store.h"
-#include "util/fs.h"
 #include "util/log.h"
 
 int cmd_history(struct options *o)
 {
 	struct store s;
-	char *text = NULL;
-	size_t len;
 	int code = EXIT_OK;
 
 	if ((code = open_replication_store(o, &s, false)) != 0)
 		return code;
-	int r = fs_read_file(s.history_path, 1u << 30, &text, &len);
-	if (r < 0 && r != -ENOENT) {
+	json_t *runs;
+	int r = store_read_history(&s, &runs);
+	if (r < 0) {
 		log_error("cannot read '%s': %s", s.history_path, strerror(-r));
 		store_release(&s);
 		return EXIT_FAILED;
 	}
-	json_t *runs = json_array();
-	for (char *line = text, *nl; text && (nl = memchr(line, '\n', len - (size_t)(line - text)));
-	     line = nl + 1) {
-		json_t *rec = json_loadb(line, (size_t)(nl - line), 0, NULL);
-		if (rec)
-			json_array_append_new(runs, rec);
-	}
-	free(text);
 	if (o->json) {
 		char *out = json_dumps(runs, JSON_INDENT(2));
 		if (out)

@@ -9,7 +9,6 @@
 
 #include "cli/commands.h"
 #include "store/store.h"
-#include "util/fs.h"
 #include "util/log.h"
 
 static int by_name(const void *a, const void *b)
@@ -17,21 +16,14 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The last line of history.jsonl, parsed; NULL when there is none. */
+/* The last run record, or NULL when there is none. */
 static json_t *last_run(const struct store *s)
 {
-	char *text = NULL;
-	size_t len;
-	if (fs_read_file(s->history_path, 1u << 30, &text, &len) < 0)
-		return NULL;
-	while (len > 0 && text[len - 1] == '\n')
-		len--;
-	size_t start = len;
-	while (start > 0 && text[start - 1] != '\n')
-		start--;
-	json_t *rec = json_loadb(text + start, len - start, 0, NULL);
-	free(text);
-	return rec;
+	json_t *runs = NULL, *last = NULL;
+	if (store_read_history(s, &runs) == 0)
+		last = json_incref(json_array_get(runs, json_array_size(runs) - 1));
+	json_decref(runs);
+	return last;
 }
 
 int cmd_list(struct options *o)

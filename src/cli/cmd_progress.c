@@ -16,17 +16,6 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-static json_t *read_stats(const struct store *s)
-{
-	char *text = NULL;
-	size_t len;
-	if (fs_read_file(s->stats_path, 64u << 20, &text, &len) < 0)
-		return NULL;
-	json_t *st = json_loadb(text, len, 0, NULL);
-	free(text);
-	return st;
-}
-
 /* A run is live when its stats say so and the lock's holder is alive. */
 static bool run_is_live(const struct store *s, const json_t *stats)
 {
@@ -51,7 +40,7 @@ int cmd_progress(struct options *o)
 	if ((code = open_replication_store(o, &s, false)) != 0)
 		return code;
 	for (;;) {
-		json_t *stats = read_stats(&s);
+		json_t *stats = store_load_stats(&s);
 		if (!stats) {
 			log_error("no stats yet for '%s' ('%s'): it has never run", o->cfg.replication,
 				  s.stats_path);

@@ -20,7 +20,6 @@
 #include "driver/runtime.h"
 #include "store/progress.h"
 #include "store/store.h"
-#include "util/fs.h"
 #include "util/log.h"
 
 struct role_proc {
@@ -67,12 +66,9 @@ static int role_code(const struct role_proc *r)
 static void print_summary(const struct driver_config *cfg)
 {
 	struct store st;
-	char *text = NULL;
 	if (store_open(&st, cfg->store_path, cfg->replication, false) < 0)
 		return;
-	json_t *stats = fs_read_file(st.stats_path, 64u << 20, &text, NULL) == 0 ?
-			json_loads(text, 0, NULL) : NULL;
-	free(text);
+	json_t *stats = store_load_stats(&st);
 	if (stats) {
 		const char *outcome = json_string_value(json_object_get(stats, "outcome"));
 		const char *why = json_string_value(json_object_get(stats, "failure_reason"));
@@ -106,11 +102,7 @@ static void print_summary(const struct driver_config *cfg)
 static void show_progress(const struct store *st, bool tty, json_t **prev)
 {
 	char *text = NULL;
-	if (fs_read_file(st->stats_path, 64u << 20, &text, NULL) < 0)
-		return;
-	json_t *stats = json_loads(text, 0, NULL);
-	free(text);
-	text = NULL;
+	json_t *stats = store_load_stats(st);
 	if (!stats || progress_render(stats, *prev, &text) < 0) {
 		json_decref(stats);
 		return;

@@ -175,14 +175,15 @@ int store_commit_text(const struct store *s, const char *text, size_t len)
 	return r;
 }
 
-int store_read_journal(const struct store *s, json_t **entries)
+/* A JSON-lines file as an array (missing file: empty; torn lines skipped). */
+static int read_jsonl(const char *path, json_t **entries)
 {
 	char *text = NULL;
 	size_t len;
 	*entries = json_array();
 	if (!*entries)
 		return -ENOMEM;
-	int r = fs_read_file(s->journal_path, STATE_MAX_BYTES * 4u, &text, &len);
+	int r = fs_read_file(path, STATE_MAX_BYTES * 4u, &text, &len);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -195,6 +196,27 @@ int store_read_journal(const struct store *s, json_t **entries)
 	}
 	free(text);
 	return 0;
+}
+
+int store_read_journal(const struct store *s, json_t **entries)
+{
+	return read_jsonl(s->journal_path, entries);
+}
+
+int store_read_history(const struct store *s, json_t **runs)
+{
+	return read_jsonl(s->history_path, runs);
+}
+
+json_t *store_load_stats(const struct store *s)
+{
+	char *text = NULL;
+	size_t len;
+	if (fs_read_file(s->stats_path, 64u << 20, &text, &len) < 0)
+		return NULL;
+	json_t *st = json_loadb(text, len, 0, NULL);
+	free(text);
+	return st;
 }
 
 int store_lock(const struct store *s, bool wait, long *holder)

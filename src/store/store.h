@@ -49,6 +49,10 @@ int store_save_state(const struct store *s, const json_t *doc);
 int store_commit_text(const struct store *s, const char *text, size_t len);
 /* All journal entries, oldest first, as a new array (a torn last line is skipped). */
 int store_read_journal(const struct store *s, json_t **entries);
+/* All run records (history.jsonl), oldest first, as a new array. */
+int store_read_history(const struct store *s, json_t **runs);
+/* stats.json as a new reference, NULL when there is none (or unreadable). */
+json_t *store_load_stats(const struct store *s);
 
 /*
  * Take the replication's lock (flock on <dir>/lock, the holder's pid
