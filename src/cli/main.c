@@ -88,12 +88,16 @@ int main(int argc, char **argv)
 		if (!strcmp(commands[i].name, o.command))
 			cmd = &commands[i];
 	log_set_context(o.cfg.replication, o.command);
-	if (!strcmp(o.log_level, "debug"))
-		log_set_min_level(LOG_DEBUG);
-	else if (!strcmp(o.log_level, "warn"))
-		log_set_min_level(LOG_WARN);
-	else if (!strcmp(o.log_level, "error"))
-		log_set_min_level(LOG_ERROR);
+	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	size_t lv = 0;
+	while (lv < 4 && strcmp(o.log_level, levels[lv]))
+		lv++;
+	if (lv == 4) {
+		log_error("unknown log level '%s': use debug, info, warn or error", o.log_level);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	log_set_min_level((enum log_level)lv);
 	if (!cmd) {
 		log_error("unknown command '%s'; see --help", o.command);
 		code = EXIT_USAGE;

@@ -53,4 +53,16 @@ eq "unknown command: exit 2" 2 $?
 eq "a replication name with a slash: exit 2" 2 $?
 "$DRIVER" --help | grep -q -- '--store-path'
 eq "--help lists the flags" 0 $?
+
+# log levels
+SRC_EP="python3 $FAKE/fake_source.py"
+DST_EP="python3 $FAKE/fake_destination.py"
+run_repl --log-level warn
+eq "--log-level warn: the run works" 0 "$rc"
+check "and prints no INFO line" bash -c "! grep -q ' INFO ' '$T/run.log'"
+run_repl --log-level debug
+check "--log-level debug prints DEBUG lines" grep -q ' DEBUG ' "$T/run.log"
+"$DRIVER" state --replication r --store-path "$STORE" --log-level chatty 2>"$T/u.log" >/dev/null
+eq "an unknown log level: exit 2" 2 $?
+check "the message lists the levels" grep -q "unknown log level 'chatty': use debug, info, warn or error" "$T/u.log"
 done_testing
