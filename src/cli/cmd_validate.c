@@ -81,7 +81,7 @@ int cmd_validate(struct options *o)
 	r = schema_validate(s, data, errors);
 	if (r < 0) {
 		log_error("cannot validate '%s' against '%s': %s", o->data, o->schema,
-			  r == -ELOOP ? "the schema's $ref recursion goes too deep" : strerror(-r));
+			  r == -ELOOP ? "the schema's $refs recurse too deep or need too much work for this document" : strerror(-r));
 		goto out;
 	}
 	if (r == 0) {

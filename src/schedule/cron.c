@@ -7,6 +7,7 @@
  * makes DST gaps and overlaps explicit.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,8 +136,8 @@ static int parse_field(int field, const char *expr, const char *start, const cha
 			if (step < 1 || step > hi_lim)
 				return fail(err, field, (int)(v - expr) + 1, "step %d is out of range 1-%d",
 					    step, hi_lim);
-			if (!ranged) /* N/STEP: from N to the end of the range */
-				hi = field == CRON_DOW ? 6 : hi_lim;
+			if (!ranged) /* N/STEP: from N to the end of the range (7/N: Sunday) */
+				hi = field == CRON_DOW && lo < 7 ? 6 : hi_lim;
 		}
 		if (p < end && *p != ',')
 			return fail(err, field, (int)(p - expr) + 1, "unexpected '%c'", *p);
@@ -254,6 +255,7 @@ static int weekday(int y, int m, int d)
 	static const int t[] = { 0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4 };
 	if (m < 3)
 		y -= 1;
+	y = y % 400 + 400; /* same weekdays every 400 years; y > 0 for the divisions */
 	return (y + y / 4 - y / 100 + y / 400 + t[m - 1] + d) % 7;
 }
 
@@ -411,6 +413,9 @@ int cron_next(const struct cron *c, time_t after, time_t *next)
 	struct civil t;
 
 	if (!localtime_r(&after, &tm))
+		return -EOVERFLOW;
+	/* the search must not overflow the year (AIRBYTE_NOW can be anything) */
+	if (tm.tm_year > INT_MAX - 1900 - SEARCH_YEARS - 1)
 		return -EOVERFLOW;
 	t = (struct civil){ tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min };
 	int max_year = t.y + SEARCH_YEARS;

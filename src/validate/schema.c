@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -23,6 +24,14 @@
 /* Schema recursion without consuming instance (a $ref loop), and overall. */
 #define MAX_LOCAL_DEPTH 256
 #define MAX_DEPTH 10000
+/*
+ * Subschemas one validation may visit: MAX_STEPS plus STEPS_PER_NODE per
+ * value in the instance.  $refs can share subschemas so that the work
+ * doubles with every level ({"anyOf": [{"$ref": "#"}, {"$ref": "#"}]} on
+ * nested arrays): over the budget, validation gives up with -ELOOP.
+ */
+#define MAX_STEPS 200000UL
+#define STEPS_PER_NODE 100UL
 
 /* ---- growable strings ---------------------------------------------------- */
 
@@ -549,6 +558,10 @@ static int translate_class(const char *p, const char **end, struct sbuf *o, cons
 			size_t used = 1;
 			if (!c)
 				break;
+			if (c >= 0x80) { /* an escaped non-ASCII character: itself, whole */
+				p++;
+				continue;
+			}
 			if (c == 'd') {
 				e |= sb_add(&body, "0-9");
 				single = false;
@@ -580,7 +593,7 @@ static int translate_class(const char *p, const char **end, struct sbuf *o, cons
 		} else {
 			/* one UTF-8 character */
 			unsigned char c = (unsigned char)*p;
-			size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+			size_t n = strnlen(p, c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4);
 			if (n == 1) {
 				lo = c;
 			} else {
@@ -690,12 +703,76 @@ static size_t quantifier_len(const char *p)
 	return *q == '}' ? (size_t)(q + 1 - p) : 0;
 }
 
+/*
+ * regcomp() (glibc's at least) needs time and memory that grow faster than
+ * linearly with the size of the pattern once counted repetitions are
+ * expanded, cubically for optional and starred parts, and nested
+ * quantifiers multiply: "((a{1,100}){1,100}){1,100}" takes a gigabyte,
+ * "[a-z]{1,32767}" 40 s.  translate_pattern() estimates that size (an atom
+ * costs 1; X* 4 times X, X+ 5 times, X? 3 times, X{n,m} n times plus 3
+ * times per optional copy) and refuses patterns over PATTERN_MAX_COST.
+ */
+#define PATTERN_MAX_COST 5000UL
+#define PATTERN_MAX_NEST 256
+
+struct pattern_cost {
+	unsigned long group[PATTERN_MAX_NEST]; /* the enclosing groups' costs so far */
+	int depth;
+	unsigned long cur, last; /* the current group's cost; its last atom's */
+};
+
+static void cost_atom(struct pattern_cost *k)
+{
+	k->last = 1;
+	k->cur++;
+}
+
+/* The last atom repeated n to m times (m == ULONG_MAX: no upper bound). */
+static void cost_repeat(struct pattern_cost *k, unsigned long n, unsigned long m)
+{
+	unsigned long long max = PATTERN_MAX_COST + 1, q;
+	if (n > max)
+		n = max;
+	if (m == ULONG_MAX)
+		q = ((unsigned long long)n + 4) * k->last; /* n copies, then X* */
+	else
+		q = ((unsigned long long)n + 3 * ((m > max ? max : m) - (m > n ? n : m))) * k->last;
+	if (q > max)
+		q = max;
+	k->cur = k->cur - k->last + (unsigned long)q;
+	k->last = (unsigned long)q;
+}
+
 static int translate_pattern(const char *p, struct sbuf *o, const char **why)
 {
+	struct pattern_cost k = { .depth = 0 };
 	int e = 0;
 
 	while (*p && !e) {
 		char c = *p;
+		if (k.cur > PATTERN_MAX_COST) {
+			*why = "too large for the regex engine once its repetitions are expanded";
+			return -ENOTSUP;
+		}
+		if (c == '(' || c == ')' || c == '|') {
+			/* groups: their content is the atom a quantifier repeats */
+			if (c == '(' && k.depth == PATTERN_MAX_NEST) {
+				*why = "groups nested too deep";
+				return -ENOTSUP;
+			}
+			if (c == '(') {
+				k.group[k.depth++] = k.cur;
+				k.cur = k.last = 0;
+			} else if (c == ')' && k.depth > 0) {
+				k.last = k.cur + 1;
+				k.cur = k.group[--k.depth] + k.last;
+			} else {
+				k.cur++;
+				k.last = 0;
+			}
+		} else if (c != '*' && c != '+' && c != '?' && (c != '{' || !quantifier_len(p))) {
+			cost_atom(&k);
+		}
 		if (c == '\\') {
 			int d = (unsigned char)p[1];
 			size_t used = 1;
@@ -703,6 +780,10 @@ static int translate_pattern(const char *p, struct sbuf *o, const char **why)
 			if (!d) {
 				*why = "trailing backslash";
 				return -EINVAL;
+			}
+			if (d >= 0x80) { /* an escaped non-ASCII character: itself, whole */
+				p++;
+				continue;
 			}
 			switch (d) {
 			case 'd': e = sb_add(o, "[0-9]"); break;
@@ -725,7 +806,11 @@ static int translate_pattern(const char *p, struct sbuf *o, const char **why)
 				if (control_escape(d) >= 0) {
 					e = sb_addc(o, (char)control_escape(d));
 				} else if (d >= '1' && d <= '9') {
-					e = sb_addc(o, '\\') | sb_addc(o, (char)d);
+					/* POSIX back-references differ from ECMA-262's, and
+					 * glibc's regexec() recurses without bound on some
+					 * ("(|)(\\1\\1)*" overflows the stack) */
+					*why = "back-references are not supported";
+					return -ENOTSUP;
 				} else if (isalnum(d)) {
 					*why = "unsupported escape in pattern";
 					return -ENOTSUP;
@@ -756,6 +841,11 @@ static int translate_pattern(const char *p, struct sbuf *o, const char **why)
 		} else if (c == '{') {
 			size_t n = quantifier_len(p);
 			if (n) {
+				char *end;
+				unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+				if (*end == ',')
+					hi = end[1] == '}' ? ULONG_MAX : strtoul(end + 1, NULL, 10);
+				cost_repeat(&k, lo, hi);
 				e = sb_addn(o, p, n);
 				p += n;
 				if (*p == '?')
@@ -768,6 +858,7 @@ static int translate_pattern(const char *p, struct sbuf *o, const char **why)
 			e = sb_add(o, "\\}");
 			p++;
 		} else if (c == '*' || c == '+' || c == '?') {
+			cost_repeat(&k, c == '+', c == '?' ? 1 : ULONG_MAX);
 			e = sb_addc(o, c);
 			p++;
 			if (*p == '?')
@@ -779,6 +870,12 @@ static int translate_pattern(const char *p, struct sbuf *o, const char **why)
 			e = sb_addc(o, c);
 			p++;
 		}
+	}
+	while (k.depth > 0) /* unclosed groups: regcomp() rejects them anyway */
+		k.cur += k.group[--k.depth];
+	if (!e && k.cur > PATTERN_MAX_COST) {
+		*why = "too large for the regex engine once its repetitions are expanded";
+		return -ENOTSUP;
 	}
 	return e ? -ENOMEM : 0;
 }
@@ -1256,6 +1353,7 @@ struct vctx {
 	json_t *errors;         /* NULL: only the answer matters */
 	struct sbuf ipath, spath;
 	int depth, local;
+	unsigned long steps, max_steps;
 };
 
 static int verror(struct vctx *c, const char *kw, const char *fmt, ...)
@@ -1844,7 +1942,7 @@ static int validate(struct vctx *c, const json_t *schema, const json_t *inst)
 		return verror(c, NULL, "no value is allowed here (false schema)");
 	if (!json_is_object(schema))
 		return 0; /* not a schema: SCHEMA_NO_META_CHECK let it through */
-	if (c->depth >= MAX_DEPTH || c->local >= MAX_LOCAL_DEPTH)
+	if (c->depth >= MAX_DEPTH || c->local >= MAX_LOCAL_DEPTH || c->steps++ >= c->max_steps)
 		return -ELOOP;
 	c->depth++;
 	c->local++;
@@ -1854,6 +1952,23 @@ static int validate(struct vctx *c, const json_t *schema, const json_t *inst)
 	return r;
 }
 
+/* Number of values in v (v itself, members, items, recursively). */
+static unsigned long count_nodes(const json_t *v)
+{
+	unsigned long n = 1;
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_object(v))
+		json_object_foreach((json_t *)v, k, x)
+			n += count_nodes(x);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, x)
+			n += count_nodes(x);
+	return n;
+}
+
 int schema_validate(const struct schema *s, const json_t *instance, json_t *errors)
 {
 	struct vctx c = { .s = s, .errors = errors };
@@ -1861,6 +1976,7 @@ int schema_validate(const struct schema *s, const json_t *instance, json_t *erro
 
 	if (!s || !instance)
 		return -EINVAL;
+	c.max_steps = MAX_STEPS + STEPS_PER_NODE * count_nodes(instance);
 	r = validate(&c, s->root, instance);
 	free(c.ipath.s);
 	free(c.spath.s);

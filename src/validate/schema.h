@@ -20,13 +20,18 @@
  * fetched: they are a compile error (-ENOENT).  Keys no keyword knows
  * (airbyte_secret, order, examples, title, ...) are ignored; so is "format"
  * (an annotation).  $ref loops that never consume any instance are cut at a
- * depth limit: validation returns -ELOOP.
+ * depth limit, and one validation visits a bounded number of subschemas
+ * (shared $refs can make the work grow exponentially with the instance's
+ * depth): past either, validation returns -ELOOP.
  *
  * Limits of "pattern": ECMA-262 patterns run on POSIX extended regular
  * expressions (regcomp, REG_EXTENDED).  \d \D \w \W \s \S, \t \n \r \f \v,
  * \xHH, \uHHHH, \/ and escaped punctuation are translated, as are (?:...)
  * and named groups (?<n>...) and lazy quantifiers (same match/no-match
- * answer).  Lookahead/lookbehind and \D \W \S inside [...] are unsupported:
+ * answer).  Lookahead/lookbehind, back-references (glibc's matcher can
+ * overflow its stack on them), patterns whose expanded size would make
+ * regcomp() take seconds or gigabytes (nested counted repetitions) and
+ * \D \W \S inside [...] are unsupported:
  * a compile error (-ENOTSUP), or, with SCHEMA_LAX_PATTERNS, a pattern that
  * matches everything.  "." and [^...] follow the current locale (bytes in
  * the C locale, characters in a UTF-8 locale).
@@ -65,7 +70,7 @@ void schema_free(struct schema *s);
 /*
  * Validate instance.  0 valid, 1 invalid (errors, if not NULL, gets one
  * object per violation appended; NULL stops at the first one), -ELOOP for
- * runaway $ref recursion, -ENOMEM.
+ * runaway $ref recursion or too much work, -ENOMEM.
  */
 int schema_validate(const struct schema *s, const json_t *instance, json_t *errors);
 

@@ -233,6 +233,44 @@ static void test_next_many(void **st)
 	}
 }
 
+/* Found by tests/fuzz/fuzz_cron.c (reproducers in tests/fuzz/crashes/cron-*). */
+static void test_fuzz_regressions(void **st)
+{
+	set_tz("UTC");
+	/* "7/3": from Sunday (7) to the end is Sunday, not an empty set that never fires */
+	struct cron c = parse_ok("0 0 * * 7/3");
+	assert_int_equal(c.dow, 1);
+	NEXT("0 0 * * 7/3", utc(2024, 9, 2, 0, 0), utc(2024, 9, 8, 0, 0));
+	c = parse_ok("0 0 * * 6/3");
+	assert_int_equal(c.dow, 1u << 6);
+
+	/* a start time near the end of struct tm's years: an error, no int overflow */
+	time_t t;
+	c = parse_ok("* * * * *");
+	assert_int_equal(cron_next(&c, (time_t)67767976233316800LL, &t), -EOVERFLOW);
+
+	/* years before 1 (AIRBYTE_NOW is any number): weekdays stay right */
+	c = parse_ok("0 0 * * 1");
+	t = utc(-5, 4, 20, 12, 0);
+	for (int i = 0; i < 10; i++) {
+		struct tm tm;
+		assert_int_equal(cron_next(&c, t, &t), 0);
+		gmtime_r(&t, &tm);
+		assert_int_equal(tm.tm_wday, 1);
+		assert_int_equal(tm.tm_hour, 0);
+	}
+	c = parse_ok("0 0 29 2 */7"); /* Feb 29 on a Sunday, across year 0 */
+	t = utc(-30, 1, 1, 0, 0);
+	for (int i = 0; i < 3; i++) {
+		struct tm tm;
+		assert_int_equal(cron_next(&c, t, &t), 0);
+		gmtime_r(&t, &tm);
+		assert_int_equal(tm.tm_wday, 0);
+		assert_int_equal(tm.tm_mon, 1);
+		assert_int_equal(tm.tm_mday, 29);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_next_berlin),
 		cmocka_unit_test(test_next_new_york),
 		cmocka_unit_test(test_next_many),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

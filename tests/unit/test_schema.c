@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -150,6 +151,74 @@ static void test_patterns_unsupported(void **st)
 	assert_int_equal(compile_error("{\"pattern\":\"(?=a)\"}", SCHEMA_LAX_PATTERNS, &err), 0);
 	assert_int_equal(compile_error("{\"pattern\":\"a(\"}", 0, &err), -EINVAL);
 	assert_int_equal(compile_error("{\"pattern\":\"[z-a]\"}", 0, &err), -EINVAL);
+}
+
+/*
+ * Found with tests/fuzz/fuzz_schema.c (reproducers in tests/fuzz/crashes/
+ * schema-*): patterns that make regcomp()/regexec() run away, and $refs
+ * that make validation exponential.  alarm(): a regression hangs, and the
+ * test binary dies of SIGALRM instead of blocking the suite.
+ */
+static void test_fuzz_regressions(void **st)
+{
+	struct schema_error err;
+	char schema[1024];
+
+	alarm(60);
+	/* a back-reference on which glibc's regexec() overflows the stack */
+	assert_int_equal(compile_error("{\"pattern\":\"(|)(\\\\1\\\\1)*\"}", 0, &err), -ENOTSUP);
+	assert_non_null(strstr(err.text, "back-references"));
+	/* lax (connector specs): such a pattern matches everything */
+	json_t *sd = parse("{\"pattern\":\"(|)(\\\\1\\\\1)*\"}"), *inst = parse("\"abc\"");
+	struct schema *s = NULL;
+	assert_int_equal(schema_compile_flags(&s, sd, SCHEMA_LAX_PATTERNS, &err), 0);
+	assert_int_equal(schema_validate(s, inst, NULL), 0);
+	schema_free(s);
+	json_decref(sd);
+	json_decref(inst);
+
+	/* an escaped non-ASCII character (U+00D8) is itself; in [...] it was
+	 * split and the rest read past the end of the pattern */
+	VALID("{\"pattern\":\"^[\\\\d\\\\\xc3\x98]$\"}", "\"\xc3\x98\"");
+	VALID("{\"pattern\":\"^[\\\\d\\\\\xc3\x98]$\"}", "\"5\"");
+	INVALID("{\"pattern\":\"^[\\\\d\\\\\xc3\x98]$\"}", "\"x\"");
+	VALID("{\"pattern\":\"^\\\\\xc3\x98$\"}", "\"\xc3\x98\"");
+	assert_int_equal(compile_error("{\"pattern\":\"[\\\\d\\\\\xd8\xa0\"}", 0, &err), -EINVAL);
+	assert_non_null(strstr(err.text, "unterminated"));
+
+	/* stacked quantifiers (regcomp: minutes), nested repetitions (a GiB) */
+	int n = snprintf(schema, sizeof(schema), "{\"pattern\":\"^(g");
+	for (int i = 0; i < 200; i++)
+		schema[n++] = '*';
+	snprintf(schema + n, sizeof(schema) - (size_t)n, ")*\"}");
+	assert_int_equal(compile_error(schema, 0, &err), -ENOTSUP);
+	assert_non_null(strstr(err.text, "too large"));
+	assert_int_equal(compile_error("{\"pattern\":\"((a{1,100}){1,100}){1,100}\"}", 0, &err),
+			 -ENOTSUP);
+	assert_int_equal(compile_error("{\"pattern\":\"^[a-z]{1,32767}$\"}", 0, &err), -ENOTSUP);
+	/* ordinary repetitions still compile */
+	VALID("{\"pattern\":\"^[a-z]{1,1000}$\"}", "\"abc\"");
+	INVALID("{\"pattern\":\"^[a-z]{1,1000}$\"}", "\"ab1\"");
+	VALID("{\"pattern\":\"^(a*b?)*(c{2,3}){10}$\"}", "\"aabccccccccccccccccccccc\"");
+	VALID("{\"pattern\":\"^\\\\d{4}-\\\\d{2}-\\\\d{2}T\\\\d{2}:\\\\d{2}:\\\\d{2}(\\\\.\\\\d+)?Z$\"}",
+	      "\"2024-01-02T03:04:05.678Z\"");
+
+	/* $refs sharing subschemas: 2^40 paths through nested arrays */
+	sd = parse("{\"type\":\"array\",\"anyOf\":[{\"items\":{\"$ref\":\"#\"}},"
+		   "{\"items\":{\"$ref\":\"#\"}}]}");
+	inst = parse("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+	assert_int_equal(schema_compile(&s, sd, &err), 0);
+	assert_int_equal(schema_validate(s, inst, NULL), -ELOOP);
+	json_t *errors = json_array();
+	assert_int_equal(schema_validate(s, inst, errors), -ELOOP);
+	json_decref(errors);
+	json_decref(inst);
+	inst = parse("[[[[1]]]]"); /* a few levels are fine */
+	assert_int_equal(schema_validate(s, inst, NULL), 1);
+	json_decref(inst);
+	schema_free(s);
+	json_decref(sd);
+	alarm(0);
 }
 
 static void test_numbers_and_equality(void **st)
@@ -446,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_error_paths),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_patterns_unsupported),
+		cmocka_unit_test(test_fuzz_regressions),
 		cmocka_unit_test(test_numbers_and_equality),
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_ref_errors),
