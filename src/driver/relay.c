@@ -1,17 +1,20 @@
 #include "driver/relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int relay_init(struct relay *r, struct catalog *cat, size_t initial, size_t max,
 	       relay_handler handler, void *ctx)
 {
 	memset(r, 0, sizeof(*r));
+	r->in_fd = r->out_fd = r->tee_r = r->tee_w = -1;
 	r->cap = initial < max ? initial : max;
 	r->max = max;
 	r->buf = malloc(r->cap + 1); /* +1: room for a final '\n' */
@@ -31,6 +34,10 @@ int relay_init(struct relay *r, struct catalog *cat, size_t initial, size_t max,
 
 void relay_release(struct relay *r)
 {
+	if (r->tee_r >= 0)
+		close(r->tee_r);
+	if (r->tee_w >= 0)
+		close(r->tee_w);
 	free(r->buf);
 	free(r->records);
 	free(r->bytes);
@@ -57,33 +64,104 @@ static void relay_compact(struct relay *r)
 	r->out_off = 0;
 }
 
+int relay_splice(struct relay *r, int in_fd, int out_fd)
+{
+	struct stat st;
+	int p[2];
+
+	if (fstat(in_fd, &st) < 0 || !S_ISFIFO(st.st_mode) ||
+	    fstat(out_fd, &st) < 0 || !S_ISFIFO(st.st_mode) || r->fill)
+		return -EINVAL;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	/* best effort: a tee takes at most what this pipe holds */
+	fcntl(p[1], F_SETPIPE_SZ, (int)(r->cap < (1u << 20) ? r->cap : 1u << 20));
+	r->tee_r = p[0];
+	r->tee_w = p[1];
+	r->in_fd = in_fd;
+	r->out_fd = out_fd;
+	r->spliced = true;
+	return 0;
+}
+
 bool relay_can_read(const struct relay *r)
 {
 	if (r->eof)
 		return false;
+	if (r->spliced) /* everything seen has left the input pipe */
+		return r->head == r->fill && r->out_off == r->out_end;
 	if (r->fill < r->cap || r->out_end == r->out_off || r->out_off > 0)
 		return true;
 	return false; /* full of output still to write */
+}
+
+/* One partial line fills the buffer: grow, up to the limit. */
+static int relay_grow(struct relay *r)
+{
+	if (r->cap >= r->max)
+		return -E2BIG;
+	size_t ncap = r->cap * 2 < r->max ? r->cap * 2 : r->max;
+	char *nb = realloc(r->buf, ncap + 1);
+	if (!nb)
+		return -ENOMEM;
+	r->buf = nb;
+	r->cap = ncap;
+	return 0;
+}
+
+/*
+ * Splice mode: copy what the input pipe holds into buf with tee(2), which
+ * leaves it in the pipe.  Only called with everything seen so far consumed
+ * (relay_can_read), so the pipe holds new bytes only.
+ */
+static ssize_t relay_tee(struct relay *r, int fd)
+{
+	ssize_t n;
+	size_t got = 0;
+
+	if (!relay_can_read(r))
+		return -EAGAIN;
+	if (r->fill == r->cap) {
+		int g = relay_grow(r);
+		if (g < 0)
+			return g;
+	}
+	do
+		n = tee(fd, r->tee_w, r->cap - r->fill, SPLICE_F_NONBLOCK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0) {
+		r->eof = true;
+		return 0;
+	}
+	while (got < (size_t)n) {
+		ssize_t m = read(r->tee_r, r->buf + r->fill + got, (size_t)n - got);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0)
+			return m < 0 ? -errno : -EIO;
+		got += (size_t)m;
+	}
+	r->fill += got;
+	r->total_bytes += got;
+	return n;
 }
 
 ssize_t relay_read(struct relay *r, int fd)
 {
 	if (r->eof)
 		return 0; /* the final line may already use the spare byte */
+	if (r->spliced)
+		return relay_tee(r, fd);
 	if (r->out_end == r->out_off || r->fill == r->cap)
 		relay_compact(r);
 	if (r->fill == r->cap) {
 		if (r->out_end != r->out_off)
 			return -EAGAIN; /* write first */
-		/* one partial line fills the buffer: grow, up to the limit */
-		if (r->cap >= r->max)
-			return -E2BIG;
-		size_t ncap = r->cap * 2 < r->max ? r->cap * 2 : r->max;
-		char *nb = realloc(r->buf, ncap + 1);
-		if (!nb)
-			return -ENOMEM;
-		r->buf = nb;
-		r->cap = ncap;
+		int g = relay_grow(r);
+		if (g < 0)
+			return g;
 	}
 	for (;;) {
 		ssize_t n = read(fd, r->buf + r->fill, r->cap - r->fill);
@@ -107,22 +185,33 @@ static void relay_keep(struct relay *r, size_t start, size_t len)
 	r->out_end += len;
 }
 
-static int relay_line(struct relay *r, size_t start, size_t len)
+/*
+ * Decide one line: count a RECORD of a known stream and forward it, hand
+ * anything else to the handler.  framed: the line's scan when
+ * ab_scan_frame() found it, else NULL and it is scanned here.
+ */
+static int relay_line(struct relay *r, size_t start, size_t len,
+		      const struct ab_scan *framed)
 {
 	const char *line = r->buf + start;
-	struct ab_scan sc;
-	int sr = ab_scan_line(line, len, &sc);
+	struct ab_scan own;
+	const struct ab_scan *sc = framed;
+	int sr = 0;
 
-	if (sr == 0 && sc.type == AB_MSG_RECORD) {
+	if (!sc) {
+		sr = ab_scan_line(line, len, &own);
+		sc = &own;
+	}
+	if (sr == 0 && sc->type == AB_MSG_RECORD) {
 		long i;
-		if (!sc.stream_escaped && !sc.ns_escaped) {
-			i = catalog_find(r->cat, sc.stream, sc.stream_len, sc.ns, sc.ns_len);
+		if (!sc->stream_escaped && !sc->ns_escaped) {
+			i = catalog_find(r->cat, sc->stream, sc->stream_len, sc->ns, sc->ns_len);
 		} else {
 			char name[1024], ns[1024];
-			long nl = ab_scan_unescape(sc.stream, sc.stream_len, name, sizeof(name));
-			long sl = sc.ns ? ab_scan_unescape(sc.ns, sc.ns_len, ns, sizeof(ns)) : 0;
+			long nl = ab_scan_unescape(sc->stream, sc->stream_len, name, sizeof(name));
+			long sl = sc->ns ? ab_scan_unescape(sc->ns, sc->ns_len, ns, sizeof(ns)) : 0;
 			i = nl < 0 || sl < 0 ? -1 :
-			    catalog_find(r->cat, name, (size_t)nl, sc.ns ? ns : NULL, (size_t)sl);
+			    catalog_find(r->cat, name, (size_t)nl, sc->ns ? ns : NULL, (size_t)sl);
 		}
 		if (i >= 0) {
 			r->messages[AB_MSG_RECORD]++;
@@ -130,13 +219,13 @@ static int relay_line(struct relay *r, size_t start, size_t len)
 			r->bytes[i] += len + 1;
 			return RELAY_FORWARD;
 		}
-		return r->handler(r->ctx, line, len, &sc, -ENOENT);
+		return r->handler(r->ctx, line, len, sc, -ENOENT);
 	}
 	if (sr == 0)
-		r->messages[sc.type]++;
+		r->messages[sc->type]++;
 	else
 		r->invalid++;
-	return r->handler(r->ctx, line, len, &sc, sr);
+	return r->handler(r->ctx, line, len, sc, sr);
 }
 
 /*
@@ -158,24 +247,154 @@ static char *find_newline(char *s, size_t n)
 	return memchr(s, '\n', n);
 }
 
-int relay_scan(struct relay *r)
+/*
+ * The length of the next line at buf[scan..fill) by its newline; false when
+ * it is not complete yet.  After EOF the unterminated last line gets a '\n'
+ * (the +1 byte in the allocation).
+ */
+static bool relay_frame(struct relay *r, size_t *len)
+{
+	char *s = r->buf + r->scan;
+	char *nl = find_newline(s, r->fill - r->scan);
+
+	if (nl) {
+		*len = (size_t)(nl - s);
+		return true;
+	}
+	if (!r->eof)
+		return false;
+	*len = r->fill - r->scan;
+	s[*len] = '\n';
+	r->fill++;
+	return true;
+}
+
+/*
+ * Splice mode: send what is decided, in order: the consumed part of the
+ * first line (buf), forwarded bytes (pipe to pipe), dropped bytes (read
+ * over their own copy in buf).  0 when all went, -EAGAIN, other -errno.
+ */
+static int relay_flush(struct relay *r, int out_fd)
+{
+	ssize_t n;
+
+	while (r->out_off < r->out_end) {
+		n = write(out_fd, r->buf + r->out_off, r->out_end - r->out_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		r->out_off += (size_t)n;
+	}
+	while (r->fwd) {
+		if (r->in_fd < 0)
+			return -EPIPE;
+		n = splice(r->in_fd, NULL, out_fd, NULL, r->fwd,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		r->fwd -= (size_t)n;
+		r->head += (size_t)n;
+	}
+	while (r->drop) {
+		if (r->in_fd < 0)
+			return -EPIPE;
+		n = read(r->in_fd, r->buf + r->head, r->drop);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		r->drop -= (size_t)n;
+		r->head += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Splice mode: once all decided bytes are out, consume the cut line at the
+ * end from the pipe and move it to the front of buf: the pipe is then empty
+ * of bytes already seen, so poll() wakes for new data only.
+ */
+static int relay_take_carry(struct relay *r)
+{
+	size_t rest = r->fill - r->scan;
+
+	while (r->head < r->fill) {
+		if (r->in_fd < 0)
+			return -EPIPE;
+		ssize_t n = read(r->in_fd, r->buf + r->head, r->fill - r->head);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		r->head += (size_t)n;
+	}
+	if (r->scan > 0)
+		memmove(r->buf, r->buf + r->scan, rest);
+	r->carry = r->head = r->fill = rest;
+	r->scan = r->out_off = r->out_end = 0;
+	return 0;
+}
+
+/*
+ * Splice mode scan.  A line is decided only when it can join what is
+ * pending: forwarded bytes cannot follow dropped ones still in the pipe, so
+ * those are flushed first, and the scan stops (returning 0) while the output
+ * is blocked.  Output errors are left for relay_write() to report.
+ */
+static int relay_scan_spliced(struct relay *r)
 {
 	while (r->scan < r->fill) {
+		if (r->drop && relay_flush(r, r->out_fd) < 0)
+			return 0;
 		char *s = r->buf + r->scan;
-		char *nl = find_newline(s, r->fill - r->scan);
+		struct ab_scan sc;
 		size_t len;
-		if (nl) {
-			len = (size_t)(nl - s);
-		} else if (r->eof) {
-			len = r->fill - r->scan;
-			s[len] = '\n'; /* the +1 byte in the allocation */
-			r->fill++;
-		} else {
-			break;
+		bool framed = ab_scan_frame(s, r->fill - r->scan, &len, &sc);
+		if (!framed) {
+			bool last = r->eof && !find_newline(s, r->fill - r->scan);
+			if (!relay_frame(r, &len))
+				break;
+			if (last)       /* the pipe is empty: all of it is in buf */
+				r->carry = r->head = r->fill;
 		}
+		size_t start = r->scan, n = len + 1;
+		size_t own = start < r->carry ? r->carry - start : 0;
+		r->scan += n;
+		int v = relay_line(r, start, len, framed ? &sc : NULL);
+		if (v < 0)
+			return v;
+		if (v == RELAY_FORWARD) {
+			if (own) {      /* only the first line: nothing pending */
+				r->out_off = start;
+				r->out_end = start + own;
+			}
+			r->fwd += n - own;
+		} else {
+			r->drop += n - own;
+		}
+	}
+	if (relay_flush(r, r->out_fd) == 0 && !r->eof)
+		relay_take_carry(r);
+	return 0;
+}
+
+int relay_scan(struct relay *r)
+{
+	if (r->spliced)
+		return relay_scan_spliced(r);
+	while (r->scan < r->fill) {
+		char *s = r->buf + r->scan;
+		struct ab_scan sc;
+		size_t len;
+		bool framed = ab_scan_frame(s, r->fill - r->scan, &len, &sc);
+		if (!framed && !relay_frame(r, &len))
+			break;
 		size_t start = r->scan;
 		r->scan += len + 1;
-		int v = relay_line(r, start, len);
+		int v = relay_line(r, start, len, framed ? &sc : NULL);
 		if (v < 0)
 			return v;
 		if (v == RELAY_FORWARD)
@@ -186,6 +405,8 @@ int relay_scan(struct relay *r)
 
 int relay_write(struct relay *r, int fd)
 {
+	if (r->spliced)
+		return relay_flush(r, fd);
 	while (r->out_off < r->out_end) {
 		ssize_t n = write(fd, r->buf + r->out_off, r->out_end - r->out_off);
 		if (n < 0) {

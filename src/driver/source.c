@@ -308,6 +308,7 @@ static void close_fifo(struct source *s)
 	if (s->fifo_fd >= 0)
 		close(s->fifo_fd);
 	s->fifo_fd = -1;
+	s->relay.out_fd = -1;  /* the relay splices into it */
 }
 
 static void close_output(struct source *s)
@@ -315,6 +316,7 @@ static void close_output(struct source *s)
 	if (s->conn.out_fd >= 0)
 		close(s->conn.out_fd);
 	s->conn.out_fd = -1;
+	s->relay.in_fd = -1;   /* the relay splices from it */
 }
 
 static void source_handle_control(struct source *s)
@@ -431,6 +433,8 @@ static void source_loop(struct source *s)
 		if (s->fifo_fd >= 0 && relay_pending(&s->relay) &&
 		    (i_fifo < 0 || p[i_fifo].revents || s->conn.out_fd < 0)) {
 			int r = relay_write(&s->relay, s->fifo_fd);
+			if (r == 0 && !s->code)
+				relay_scan(&s->relay); /* splice mode: the rest of what was read */
 			if (r < 0 && r != -EAGAIN) {
 				close_fifo(s);
 				source_fail(s, EXIT_FAILED,
@@ -608,6 +612,9 @@ static int source_start(struct source *s, const struct driver_config *cfg)
 		goto out;
 	}
 	fcntl(s->conn.out_fd, F_SETPIPE_SZ, PIPE_SIZE);
+	/* both ends are pipes (unless a test says otherwise): no copy out and back */
+	if (relay_splice(&s->relay, s->conn.out_fd, s->fifo_fd) < 0)
+		log_debug("relaying through a buffer: the connector's output or the data pipe is not a pipe");
 	log_info("started the source connector: %s read (pid %d)", cfg->source_entrypoint,
 		 (int)s->conn.pid);
 	r = 0;

@@ -1,6 +1,7 @@
 #include "protocol/catalog.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,19 +95,44 @@ void catalog_release(struct catalog *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static bool name_eq(const struct catalog_stream *s, const char *name, size_t len)
+static inline uint64_t load8(const char *p)
 {
-	return s->name_len == len && memcmp(s->name, name, len) == 0;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
 }
 
-static bool stream_matches(const struct catalog_stream *s, const char *name,
-			   size_t name_len, const char *ns, size_t ns_len)
+/*
+ * a[0..n) == b[0..n), inline: this runs once per record, and a static libc's
+ * memcmp may go byte by byte.  Words of 8, the last one overlapping.
+ */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8)
+		if (load8(a + i) != load8(b + i))
+			return false;
+	return load8(a + n - 8) == load8(b + n - 8);
+}
+
+static inline bool name_eq(const struct catalog_stream *s, const char *name, size_t len)
+{
+	return s->name_len == len && bytes_eq(s->name, name, len);
+}
+
+static inline bool stream_matches(const struct catalog_stream *s, const char *name,
+				  size_t name_len, const char *ns, size_t ns_len)
 {
 	if (!name_eq(s, name, name_len))
 		return false;
 	if (!ns)
 		return s->ns == NULL;
-	return s->ns && s->ns_len == ns_len && memcmp(s->ns, ns, ns_len) == 0;
+	return s->ns && s->ns_len == ns_len && bytes_eq(s->ns, ns, ns_len);
 }
 
 long catalog_find(struct catalog *c, const char *name, size_t name_len,

@@ -20,12 +20,17 @@
  * included: the SIMD kernels only ever skip bytes that the scalar path would
  * accept, and every error is reported by the same byte-wise code.
  *
+ * The SIMD instances first try templates: the shapes of lines they accepted
+ * before, checked without walking the structure (see "the fast path"
+ * below); ab_scan_frame() uses them to find a line's end as well.
+ *
  * Every read is bounded by the end pointer: the line is not NUL-terminated.
  */
 #include "protocol/scan.h"
 #include "protocol/scan_simd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -296,15 +301,32 @@ bad_escape:
  * below 10 exactly in the digit bytes, and (x & 0x7f) + 0x76 cannot carry
  * out of its byte, so every flagged byte is exact.
  */
-static inline const uchar *skip_digits(const uchar *p, const uchar *e)
+static inline uint64_t nondigit_mask(uint64_t w)
+{
+	uint64_t x = w ^ (ONES * '0');
+
+	return (((x & ~HIGHS) + ONES * 0x76) | x) & HIGHS;
+}
+
+static inline const uchar *skip_digits(const uchar *p, const uchar *e,
+				       const uchar *base)
 {
 	while (e - p >= 8) {
-		uint64_t x = load64(p) ^ (ONES * '0');
-		uint64_t m = (((x & ~HIGHS) + ONES * 0x76) | x) & HIGHS;
+		uint64_t m = nondigit_mask(load64(p));
 
 		if (m)
 			return p + (__builtin_ctzll(m) >> 3);
 		p += 8;
+	}
+	if (p < e && e - base >= 8) {
+		/*
+		 * Fewer than 8 bytes left (a number at the end of the line): the
+		 * line's last 8 bytes with those before p shifted out; the zero
+		 * bytes shifted in are not digits, so m is never 0.
+		 */
+		uint64_t m = nondigit_mask(load64(e - 8) >> (8 * (8 - (e - p))));
+
+		return p + (__builtin_ctzll(m) >> 3);
 	}
 	while (p < e && is_digit(*p))
 		p++;
@@ -313,7 +335,8 @@ static inline const uchar *skip_digits(const uchar *p, const uchar *e)
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? ; end of it or NULL. */
 static inline __attribute__((always_inline))
-const uchar *scan_number(const uchar *p, const uchar *e, struct fail *f)
+const uchar *scan_number(const uchar *p, const uchar *e, const uchar *base,
+			 struct fail *f)
 {
 	const uchar *start = p;
 
@@ -324,7 +347,7 @@ const uchar *scan_number(const uchar *p, const uchar *e, struct fail *f)
 	if (*p == '0') {
 		p++;
 	} else if (is_digit(*p)) {
-		p = skip_digits(p + 1, e);
+		p = skip_digits(p + 1, e, base);
 	} else {
 		goto bad;
 	}
@@ -332,7 +355,7 @@ const uchar *scan_number(const uchar *p, const uchar *e, struct fail *f)
 		p++;
 		if (p == e || !is_digit(*p))
 			goto bad;
-		p = skip_digits(p + 1, e);
+		p = skip_digits(p + 1, e, base);
 	}
 	if (p < e && (*p | 0x20) == 'e') {
 		p++;
@@ -455,9 +478,39 @@ static int fail_at(struct ab_scan *out, const uchar *base, const uchar *at,
 	return -EINVAL;
 }
 
+/*
+ * The scalar values a scan met, for the templates of the SIMD instances (see
+ * "the fast path" below): where each one is, and whether it must stay a string
+ * (a "stream" or "namespace").  The values that decide the result ("type",
+ * a "stream", "namespace" or "record" that is not a string) are not noted:
+ * they stay in the template's literal bytes.
+ */
+#define TPL_MAX_SLOTS 32
+#define TPL_MAX_BYTES 512
+
+struct tpl_rec {
+	unsigned n;                             /* > TPL_MAX_SLOTS: too many */
+	uint32_t start[TPL_MAX_SLOTS], end[TPL_MAX_SLOTS];
+	uint8_t string_only[TPL_MAX_SLOTS];
+};
+
+static inline void tpl_note(struct tpl_rec *r, const uchar *base,
+			    const uchar *start, const uchar *end, enum member m,
+			    bool str)
+{
+	if (!r || (m != M_NONE && !(str && (m == M_STREAM || m == M_NAMESPACE))))
+		return;
+	if (r->n < TPL_MAX_SLOTS) {
+		r->start[r->n] = (uint32_t)(start - base);
+		r->end[r->n] = (uint32_t)(end - base);
+		r->string_only[r->n] = m != M_NONE;
+	}
+	r->n++;
+}
+
 static inline __attribute__((always_inline))
 int scan_body(const char *line, size_t len, struct ab_scan *out,
-	      const enum ab_scan_impl impl)
+	      const enum ab_scan_impl impl, struct tpl_rec *rec)
 {
 	const uchar *const base = (const uchar *)line;
 	const uchar *p = base, *e = base + len;
@@ -469,10 +522,12 @@ int scan_body(const char *line, size_t len, struct ab_scan *out,
 	enum member pend = M_NONE;
 	struct fail f = { NULL, NULL };
 	struct win win = AB_WIN_EMPTY;
-	const uchar *s;
+	const uchar *s, *v;
 	bool escaped;
 
 	*out = (struct ab_scan){ .type = AB_MSG_NONE };
+	if (rec)
+		rec->n = 0;
 	p = skip_ws(p, e);
 	if (p == e)
 		return fail_at(out, base, p, "empty line");
@@ -480,6 +535,7 @@ int scan_body(const char *line, size_t len, struct ab_scan *out,
 value:
 	if (unlikely(p == e))
 		return fail_at(out, base, p, "unexpected end of line");
+	v = p;
 	switch (*p) {
 	case '{':
 	case '[':
@@ -514,6 +570,7 @@ value:
 		p = scan_string(s, e, base, &win, &escaped, &f, impl);
 		if (unlikely(!p))
 			return fail_at(out, base, f.at, f.msg);
+		tpl_note(rec, base, v, p, pend, true);
 		if (unlikely(pend)) {
 			member_string(out, pend, s, (size_t)(p - 1 - s), escaped,
 				      &record_obj);
@@ -522,7 +579,7 @@ value:
 		goto after_value;
 	case '-': case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
-		p = scan_number(p, e, &f);
+		p = scan_number(p, e, base, &f);
 		if (unlikely(!p))
 			return fail_at(out, base, f.at, f.msg);
 		break;
@@ -549,6 +606,7 @@ value:
 		return fail_at(out, base, p, "unexpected character");
 	}
 	/* a number or literal */
+	tpl_note(rec, base, v, p, pend, false);
 	if (unlikely(pend)) {
 		member_other(out, pend, &record_obj);
 		pend = M_NONE;
@@ -638,6 +696,283 @@ done:
 	return 0;
 }
 
+#if AB_SCAN_HAVE_X86
+/* ---- the fast path of the SIMD instances: templates ------------------------
+ *
+ * Records of one stream usually have one shape: the same keys in the same
+ * order, the same structure and blanks; only the scalar values differ.  The
+ * SIMD instances remember the shape of lines scan_body() accepted as a
+ * template: the bytes between the scalar values (the "literals"), and
+ * which values are the stream and namespace.  tpl_match() checks a line
+ * against a template: each literal by comparing bytes, each value with the
+ * scanner's own kernels (scan_string(), scan_number()); it never walks the
+ * structure.  Any line with the template's literals and any scalar values in
+ * its slots is valid JSON with the same keys in the same places (replacing a
+ * scalar value by another keeps JSON valid), so it scans to the same type,
+ * and to the stream and namespace in the same slots.  The values that decide
+ * the result ("type", a "stream" or "namespace" that is not a string, ...)
+ * are part of the literals (see tpl_note()).
+ *
+ * tpl_match() accepts only a line it has fully validated, with *out exactly
+ * as scan_body() would fill it; anything else goes through scan_body(),
+ * which finds errors and their offsets.  So the SIMD instances give the
+ * scalar answers as long as tpl_match() never accepts what scan_body()
+ * rejects and agrees on what it accepts: the differential tests and
+ * tests/fuzz/fuzz_scan.c check exactly that, with lines of learned shapes.
+ *
+ * (A structural pre-pass, simdjson-style, was tried first: 64-byte blocks
+ * classified into quote/backslash/control/non-ASCII masks, strings ended
+ * through them, the structure walked outside strings.  On lines dense with
+ * short keys and values the walk cost as much as scan_body(), and on long
+ * strings the block masks cost more than the string kernels below, which
+ * already skip 64 bytes at a time; so it was dropped.)
+ */
+
+static inline uint32_t ld32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t ld64(const void *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/*
+ * A scalar value at p < e: its end, or NULL when it is not valid.  *str
+ * tells whether it is a string, *escaped whether that holds an escape.
+ */
+static inline __attribute__((always_inline))
+const uchar *tpl_scalar(const uchar *p, const uchar *e, const uchar *base,
+			struct win *w, bool *str, bool *escaped,
+			const enum ab_scan_impl impl)
+{
+	struct fail f;
+
+	*str = *escaped = false;
+	switch (*p) {
+	case '"':
+		*str = true;
+		return scan_string(p + 1, e, base, w, escaped, &f, impl);
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return scan_number(p, e, base, &f);
+	case 't':
+		return e - p >= 4 && ld32(p) == ld32("true") ? p + 4 : NULL;
+	case 'f':
+		return e - p >= 5 && ld32(p + 1) == ld32("alse") ? p + 5 : NULL;
+	case 'n':
+		return e - p >= 4 && ld32(p) == ld32("null") ? p + 4 : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The shape of a line scan_body() accepted (see above): its literals, and
+ * what each slot may hold.
+ */
+struct tpl {
+	unsigned nslots;                        /* 0: none (a line has one at least) */
+	uint16_t lit[TPL_MAX_SLOTS + 1];        /* literal bytes before slot k; after the last */
+	uint8_t role[TPL_MAX_SLOTS];            /* SLOT_* */
+	enum ab_msg_type type;
+	uchar bytes[TPL_MAX_BYTES];             /* the literals, one after another */
+};
+
+enum {
+	SLOT_ANY = 0,           /* any scalar value */
+	SLOT_STRING,            /* a string (a stream or namespace, not the result) */
+	SLOT_STREAM,            /* a string: the result's stream */
+	SLOT_NS,                /* a string: the result's namespace */
+};
+
+/*
+ * Learn the template of a line scan_body() accepted with *out.  Not when a
+ * literal holds a '\n' (ab_scan_frame() relies on there being none), nor
+ * when the line has too many values or literal bytes.
+ */
+static void tpl_learn(struct tpl *t, const struct tpl_rec *r, const uchar *base,
+		      size_t len, const struct ab_scan *out)
+{
+	size_t prev = 0, used = 0;
+
+	t->nslots = 0;
+	if (r->n == 0 || r->n > TPL_MAX_SLOTS || len > UINT32_MAX ||
+	    len - (r->end[r->n - 1] - r->start[0]) > TPL_MAX_BYTES ||
+	    memchr(base, '\n', len))
+		return;
+	for (unsigned k = 0; k <= r->n; k++) {
+		size_t start = k < r->n ? r->start[k] : len, n = start - prev;
+
+		if (used + n > TPL_MAX_BYTES)
+			return;
+		memcpy(t->bytes + used, base + prev, n);
+		used += n;
+		t->lit[k] = (uint16_t)n;
+		if (k == r->n)
+			break;
+		t->role[k] = r->string_only[k] ? SLOT_STRING : SLOT_ANY;
+		if (out->stream && (const uchar *)out->stream == base + start + 1)
+			t->role[k] = SLOT_STREAM;
+		if (out->ns && (const uchar *)out->ns == base + start + 1)
+			t->role[k] = SLOT_NS;
+		prev = r->end[k];
+	}
+	t->type = out->type;
+	t->nslots = r->n;
+}
+
+/*
+ * a[0..n) == b[0..n) for the literals of a template (n <= TPL_MAX_BYTES):
+ * 16 bytes at a time, the last step overlapping; short ones in two
+ * overlapping words.
+ */
+static inline bool bytes_eq(const uchar *a, const uchar *b, size_t n)
+{
+	if (n >= 16) {
+		__m128i d = _mm_setzero_si128();
+
+		for (size_t i = 0; i + 16 < n; i += 16)
+			d = _mm_or_si128(d, _mm_xor_si128(
+				_mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+				_mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+		d = _mm_or_si128(d, _mm_xor_si128(
+			_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+			_mm_loadu_si128((const __m128i *)(const void *)(b + n - 16))));
+		return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
+	}
+	if (n >= 8)
+		return !((ld64(a) ^ ld64(b)) | (ld64(a + n - 8) ^ ld64(b + n - 8)));
+	if (n >= 4)
+		return !((ld32(a) ^ ld32(b)) | (ld32(a + n - 4) ^ ld32(b + n - 4)));
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/*
+ * Whether line[0..len) has the shape of template t; fills *out when it has.
+ * Framing (frame true, see ab_scan_frame()): line[0..len) is a buffer, and
+ * the line is its start up to a '\n' right after the last literal; *line_len
+ * gets its length.  (No value can hold a '\n', and no literal does.)
+ */
+static inline __attribute__((always_inline))
+bool tpl_match(const struct tpl *t, const char *line, size_t len,
+	       struct ab_scan *out, const bool frame, size_t *line_len,
+	       const enum ab_scan_impl impl)
+{
+	const uchar *const base = (const uchar *)line;
+	const uchar *p = base, *e = base + len, *lit = t->bytes, *v;
+	struct win win = AB_WIN_EMPTY;
+	struct ab_scan res = { .type = t->type };
+	bool str, escaped;
+
+	for (unsigned k = 0;; k++) {
+		size_t n = t->lit[k];
+
+		if ((size_t)(e - p) < n || !bytes_eq(p, lit, n))
+			return false;
+		p += n;
+		lit += n;
+		if (k == t->nslots)
+			break;
+		if (p == e)
+			return false;
+		v = p;
+		p = tpl_scalar(p, e, base, &win, &str, &escaped, impl);
+		if (!p || (t->role[k] != SLOT_ANY && !str))
+			return false;
+		if (t->role[k] == SLOT_STREAM) {
+			res.stream = (const char *)v + 1;
+			res.stream_len = (size_t)(p - v) - 2;
+			res.stream_escaped = escaped;
+		} else if (t->role[k] == SLOT_NS) {
+			res.ns = (const char *)v + 1;
+			res.ns_len = (size_t)(p - v) - 2;
+			res.ns_escaped = escaped;
+		}
+	}
+	if (frame) {
+		if (p == e || *p != '\n')
+			return false;
+		*line_len = (size_t)(p - base);
+	} else if (p != e) {
+		return false;
+	}
+	*out = res;     /* only a RECORD's template has stream and namespace slots */
+	return true;
+}
+
+/* ---- the template cache ---- */
+
+/*
+ * Two templates per thread (the scanner has no handle, and threads may
+ * scan): records of two streams often alternate.  A line that matches
+ * neither goes through scan_body(), noting its values when it is to be
+ * learned; its template replaces the one used less recently.  Trying and
+ * learning cost a fraction of a scan, so when lines keep changing shape
+ * (templates stop matching), both happen only now and then: learning on
+ * every 16th line, trying on the few lines after it.
+ */
+struct tpl_cache {
+	struct tpl t[2];
+	unsigned lru;           /* the one to replace next */
+	unsigned learned;       /* the one learned last */
+	bool wasted;            /* it has not matched a line yet */
+	unsigned misses;        /* lines since a template last matched */
+	unsigned since_learn;   /* lines since the last learning */
+};
+
+static _Thread_local struct tpl_cache tpl_cache;
+
+static inline __attribute__((always_inline))
+bool tpl_find(const char *line, size_t len, struct ab_scan *out, const bool frame,
+	      size_t *line_len, const enum ab_scan_impl impl)
+{
+	struct tpl_cache *c = &tpl_cache;
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (c->t[i].nslots &&
+		    tpl_match(&c->t[i], line, len, out, frame, line_len, impl)) {
+			c->lru = !i;
+			c->misses = 0;
+			if (i == c->learned)
+				c->wasted = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The SIMD instances: a template first, scan_body() (and learning) else. */
+static inline __attribute__((always_inline))
+int simd_scan(const char *line, size_t len, struct ab_scan *out,
+	      const enum ab_scan_impl impl)
+{
+	struct tpl_cache *c = &tpl_cache;
+	struct tpl_rec rec;
+	bool learn;
+	int r;
+
+	if (c->since_learn < UINT_MAX)
+		c->since_learn++;
+	if ((c->misses < 8 || c->since_learn <= 4) &&
+	    tpl_find(line, len, out, false, NULL, impl))
+		return 0;
+	if (c->misses < UINT_MAX)
+		c->misses++;
+	learn = !c->wasted || c->since_learn >= 16;
+	/* two instances: noting values costs even when there is nowhere to */
+	if (learn)
+		r = scan_body(line, len, out, impl, &rec);
+	else
+		r = scan_body(line, len, out, impl, NULL);
+	if (learn && r == 0) {
+		tpl_learn(&c->t[c->lru], &rec, (const uchar *)line, len, out);
+		c->learned = c->lru;
+		c->lru = !c->lru;
+		c->wasted = true;
+		c->since_learn = 0;
+	}
+	return r;
+}
+#endif
+
 /*
  * flatten: every helper is inlined into each instance, in particular the
  * AVX2 kernels, which cannot be always_inline into the generic body.
@@ -645,20 +980,33 @@ done:
 static __attribute__((flatten))
 int scan_line_scalar(const char *line, size_t len, struct ab_scan *out)
 {
-	return scan_body(line, len, out, AB_SCAN_SCALAR);
+	return scan_body(line, len, out, AB_SCAN_SCALAR, NULL);
 }
 
 #if AB_SCAN_HAVE_X86
 static __attribute__((flatten))
 int scan_line_sse2(const char *line, size_t len, struct ab_scan *out)
 {
-	return scan_body(line, len, out, AB_SCAN_SSE2);
+	return simd_scan(line, len, out, AB_SCAN_SSE2);
 }
 
 static AB_AVX2 __attribute__((flatten))
 int scan_line_avx2(const char *line, size_t len, struct ab_scan *out)
 {
-	return scan_body(line, len, out, AB_SCAN_AVX2);
+	return simd_scan(line, len, out, AB_SCAN_AVX2);
+}
+
+/* ab_scan_frame(): the templates only, which know where their line ends. */
+static __attribute__((flatten))
+int scan_frame_sse2(const char *buf, size_t avail, size_t *len, struct ab_scan *out)
+{
+	return tpl_find(buf, avail, out, true, len, AB_SCAN_SSE2);
+}
+
+static AB_AVX2 __attribute__((flatten))
+int scan_frame_avx2(const char *buf, size_t avail, size_t *len, struct ab_scan *out)
+{
+	return tpl_find(buf, avail, out, true, len, AB_SCAN_AVX2);
 }
 #endif
 
@@ -708,6 +1056,20 @@ int ab_scan_line(const char *line, size_t len, struct ab_scan *out)
 {
 	return atomic_load_explicit(&scan_line_fn, memory_order_relaxed)(
 		line, len, out);
+}
+
+int ab_scan_frame(const char *buf, size_t avail, size_t *len, struct ab_scan *out)
+{
+	switch (atomic_load_explicit(&scan_impl_now, memory_order_relaxed)) {
+#if AB_SCAN_HAVE_X86
+	case AB_SCAN_SSE2:
+		return scan_frame_sse2(buf, avail, len, out);
+	case AB_SCAN_AVX2:
+		return scan_frame_avx2(buf, avail, len, out);
+#endif
+	default:
+		return 0;       /* the scalar reference has no template */
+	}
 }
 
 bool ab_scan_impl_available(enum ab_scan_impl impl)

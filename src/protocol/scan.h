@@ -63,15 +63,30 @@ struct ab_scan {
 int ab_scan_line(const char *line, size_t len, struct ab_scan *out);
 
 /*
+ * For the relay: ab_scan_line() on the first line of buf[0..avail), found
+ * without a separate search for its newline.  Returns 1 when a fast path
+ * recognizes a complete line there (one that a '\n' ends): then *len is its
+ * length (the '\n' excluded; there is no other '\n' before it) and *out is
+ * exactly what ab_scan_line(buf, *len, out) gives, with return value 0.
+ * Returns 0 when no fast path recognizes it (the line has a shape not seen
+ * lately, is invalid, or is not complete yet; the scalar implementation
+ * always returns 0): the caller then finds the newline and calls
+ * ab_scan_line().  Reads only buf[0..avail).
+ */
+int ab_scan_frame(const char *buf, size_t avail, size_t *len, struct ab_scan *out);
+
+/*
  * Implementations of ab_scan_line().  All give identical results (return
  * value, type, pointers, lengths, error message and offset); they differ in
- * speed only.  The best one the CPU supports is picked on first use.
+ * speed only.  The best one the CPU supports is picked on first use.  The
+ * SIMD ones remember the shapes of the last lines they accepted (per thread)
+ * and check lines of the same shape faster; that changes no result.
  */
 enum ab_scan_impl {
 	AB_SCAN_AUTO = 0,       /* best available (the default) */
 	AB_SCAN_SCALAR,         /* portable C, 8 bytes at a time */
-	AB_SCAN_SSE2,           /* x86 only: 16-byte string scanning */
-	AB_SCAN_AVX2,           /* x86 with AVX2: 32-byte scanning and UTF-8 */
+	AB_SCAN_SSE2,           /* x86 only: 16-byte string scanning; templates */
+	AB_SCAN_AVX2,           /* x86 with AVX2: 32-byte scanning and UTF-8; templates */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -134,6 +135,20 @@ static void close_pipes(struct pipes *p)
 		}
 }
 
+/* Splice mode for the tests of the "spliced" group (see main). */
+static bool use_splice;
+
+/* relay_init(), then splice mode between p's pipes in the spliced group. */
+static int init(struct relay *r, size_t initial, size_t max, struct ctx *c,
+		const struct pipes *p)
+{
+	int e = relay_init(r, &cat, initial, max, handler, c);
+
+	if (e == 0 && use_splice)
+		e = relay_splice(r, p->in_r, p->out_w);
+	return e;
+}
+
 /* Read what is in the output pipe (up to max bytes) into out. */
 static void drain(int fd, struct bytes *out, size_t max)
 {
@@ -168,6 +183,8 @@ static int run_all(struct relay *r, struct pipes *p, const char *in, size_t len,
 			assert_false(relay_can_read(r));
 			int w = relay_write(r, p->out_w);
 			assert_true(w == 0 || w == -EAGAIN);
+			if (w == 0 && !res && (res = relay_scan(r)) < 0)
+				break;
 			drain(p->out_r, out, SIZE_MAX);
 			continue;
 		}
@@ -205,7 +222,7 @@ static void test_mixed(void **st)
 	struct ctx c = { .unknown_verdict = RELAY_DROP };
 	struct bytes in = { 0 }, out = { 0 }, want = { 0 };
 
-	assert_int_equal(relay_init(&r, &cat, 4096, 4096, handler, &c), 0);
+	assert_int_equal(init(&r, 4096, 4096, &c, &p), 0);
 	ADD(&in, REC("users") "\n");          ADD(&want, REC("users") "\n");
 	ADD(&in, "junk output\n");
 	ADD(&in, REC("orders") "\n");         ADD(&want, REC("orders") "\n");
@@ -281,7 +298,7 @@ static void test_forward_all(void **st)
 	struct bytes out = { 0 };
 	const char *in = "a\n\n" REC("x") "\n" LOG "\n" REC("users") "\nz";
 
-	assert_int_equal(relay_init(&r, &cat, 64, 1024, handler, &c), 0);
+	assert_int_equal(init(&r, 64, 1024, &c, &p), 0);
 	assert_int_equal(run_all(&r, &p, in, strlen(in), &out), 0);
 	assert_string_equal(out.p, "a\n\n" REC("x") "\n" LOG "\n" REC("users") "\nz\n");
 	assert_int_equal(c.ncalls, 5);
@@ -301,7 +318,7 @@ static void test_unknown_stream_stops(void **st)
 	struct bytes out = { 0 };
 	const char *in = REC("users") "\n" REC("nope") "\n" REC("orders") "\n";
 
-	assert_int_equal(relay_init(&r, &cat, 4096, 4096, handler, &c), 0);
+	assert_int_equal(init(&r, 4096, 4096, &c, &p), 0);
 	assert_int_equal(run_all(&r, &p, in, strlen(in), &out), -ENOENT);
 	assert_string_equal(out.p, REC("users") "\n");
 	assert_int_equal(c.ncalls, 1);
@@ -321,7 +338,7 @@ static void test_empty_input(void **st)
 	struct ctx c = { 0 };
 	struct bytes out = { 0 };
 
-	assert_int_equal(relay_init(&r, &cat, 64, 64, handler, &c), 0);
+	assert_int_equal(init(&r, 64, 64, &c, &p), 0);
 	assert_true(relay_can_read(&r));
 	assert_int_equal(run_all(&r, &p, "", 0, &out), 0);
 	assert_int_equal(out.n, 0);
@@ -348,7 +365,7 @@ static void test_too_long(void **st)
 	assert_int_equal(strlen(line), 127);
 	ADD(&in, line);
 	ADD(&in, "\n");
-	assert_int_equal(relay_init(&r, &cat, 16, 128, handler, &c), 0);
+	assert_int_equal(init(&r, 16, 128, &c, &p), 0);
 	assert_int_equal(run_all(&r, &p, in.p, in.n, &out), 0);
 	assert_int_equal(out.n, 128);
 	assert_memory_equal(out.p, in.p, 128);
@@ -365,7 +382,7 @@ static void test_too_long(void **st)
 	ADD(&in, "x");
 	ADD(&in, line);
 	ADD(&in, "\n");
-	assert_int_equal(relay_init(&r, &cat, 16, 128, handler, &c), 0);
+	assert_int_equal(init(&r, 16, 128, &c, &p), 0);
 	assert_int_equal(run_all(&r, &p, in.p, in.n, &out), -E2BIG);
 	assert_string_equal(out.p, REC("users") "\n");
 	assert_int_equal(r.records[0], 1);
@@ -378,7 +395,7 @@ static void test_too_long(void **st)
 	in.n = 0;
 	ADD(&in, "x");
 	ADD(&in, line);
-	assert_int_equal(relay_init(&r, &cat, 64, 128, handler, &c), 0);
+	assert_int_equal(init(&r, 64, 128, &c, &p), 0);
 	assert_int_equal(run_all(&r, &p, in.p, in.n, &out), -E2BIG);
 	assert_int_equal(out.n, 0);
 	relay_release(&r);
@@ -387,7 +404,7 @@ static void test_too_long(void **st)
 	/* ...and at the limit passes, with the newline added */
 	p = make_pipes();
 	out.n = 0;
-	assert_int_equal(relay_init(&r, &cat, 64, 128, handler, &c), 0);
+	assert_int_equal(init(&r, 64, 128, &c, &p), 0);
 	assert_int_equal(run_all(&r, &p, line, 127, &out), 0);
 	assert_int_equal(out.n, 128);
 	assert_memory_equal(out.p, line, 127);
@@ -570,7 +587,7 @@ static void random_run(unsigned seed, size_t initial, size_t max, size_t long_le
 	while (!done || relay_pending(&r) || out.n < want.n) {
 		assert_true(++steps < 10000000);
 		if (steps == 1)
-			assert_int_equal(relay_init(&r, &cat, initial, max, handler, &c), 0);
+			assert_int_equal(init(&r, initial, max, &c, &p), 0);
 		/* writes are rarer than reads so that output piles up */
 		int a = rand() % 20;
 		switch (a < 7 ? 0 : a < 14 ? 1 : a < 16 ? 2 : 3) {
@@ -606,9 +623,11 @@ static void random_run(unsigned seed, size_t initial, size_t max, size_t long_le
 			if (n == 0)
 				done = true;
 			break;
-		case 2: { /* the driver writes */
+		case 2: { /* the driver writes, then scans what a blocked write held up */
 			int w = relay_write(&r, p.out_w);
 			assert_true(w == 0 || w == -EAGAIN);
+			if (w == 0)
+				assert_int_equal(relay_scan(&r), 0);
 			break;
 		}
 		default: /* the destination reads a bit */
@@ -634,7 +653,7 @@ static void random_run(unsigned seed, size_t initial, size_t max, size_t long_le
 		assert_true(r.cap > initial);   /* it grew */
 	else
 		assert_int_equal(r.cap, initial);
-	if (initial > 4096)
+	if (initial > 4096 && !use_splice)
 		assert_true(compact_pending > 0); /* partial writes happened */
 	if (!long_len)
 		assert_true(eagain_full > 0);   /* the buffer filled with output */
@@ -664,6 +683,78 @@ static void test_random_growth(void **st)
 		random_run(seed, 5000, 19000, 15000);
 }
 
+/* Splice mode needs pipes at both ends; the relay stays in copy mode otherwise. */
+static void test_splice_needs_pipes(void **st)
+{
+	struct pipes p = make_pipes();
+	struct relay r;
+	struct ctx c = { 0 };
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(relay_init(&r, &cat, 64, 64, handler, &c), 0);
+	assert_int_equal(relay_splice(&r, sv[0], p.out_w), -EINVAL);
+	assert_int_equal(relay_splice(&r, p.in_r, sv[1]), -EINVAL);
+	assert_false(r.spliced);
+	assert_int_equal(relay_splice(&r, p.in_r, p.out_w), 0);
+	assert_true(r.spliced);
+	relay_release(&r);
+	close(sv[0]);
+	close(sv[1]);
+	close_pipes(&p);
+}
+
+/*
+ * Splice mode: a forwarded line cut by the end of a read is taken out of the
+ * pipe (so that poll() wakes for new bytes only) and written from buf once
+ * its end has come; the lines after it go pipe to pipe.
+ */
+static void test_splice_carry(void **st)
+{
+	struct pipes p = make_pipes();
+	struct relay r;
+	struct ctx c = { 0 };
+	struct bytes out = { 0 };
+	const char *a = REC("users") "\n" "{\"type\":\"RECORD\",\"rec";
+	const char *b = "ord\":{\"stream\":\"orders\"}}\n" REC("users") "\n";
+
+	set_nonblock(p.in_r);
+	assert_int_equal(relay_init(&r, &cat, 4096, 4096, handler, &c), 0);
+	assert_int_equal(relay_splice(&r, p.in_r, p.out_w), 0);
+	assert_int_equal(write(p.in_w, a, strlen(a)), (ssize_t)strlen(a));
+	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)strlen(a));
+	assert_int_equal(relay_scan(&r), 0);
+	assert_int_equal(relay_pending(&r), 0);
+	assert_int_equal(r.carry, strlen(a) - strlen(REC("users")) - 1);
+	assert_true(relay_can_read(&r));
+	assert_int_equal(relay_read(&r, p.in_r), -EAGAIN); /* the pipe is empty */
+	assert_int_equal(write(p.in_w, b, strlen(b)), (ssize_t)strlen(b));
+	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)strlen(b));
+	assert_int_equal(relay_scan(&r), 0);
+	drain(p.out_r, &out, SIZE_MAX);
+	assert_int_equal(out.n, strlen(a) + strlen(b));
+	assert_memory_equal(out.p, a, strlen(a));
+	assert_memory_equal(out.p + strlen(a), b, strlen(b));
+	assert_int_equal(r.records[0], 2);
+	assert_int_equal(r.records[1], 1);
+	assert_int_equal(r.total_bytes, strlen(a) + strlen(b));
+	relay_release(&r);
+	close_pipes(&p);
+	free(out.p);
+}
+
+static int splice_on(void **st)
+{
+	use_splice = true;
+	return setup_catalog(st);
+}
+
+static int splice_off(void **st)
+{
+	use_splice = false;
+	return teardown_catalog(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,9 +770,23 @@ int main(void)
 		cmocka_unit_test(test_random_partial_writes),
 		cmocka_unit_test(test_random_growth),
 	};
+	/* the same behaviour through splice(2) and tee(2) */
+	const struct CMUnitTest spliced[] = {
+		cmocka_unit_test(test_mixed),
+		cmocka_unit_test(test_forward_all),
+		cmocka_unit_test(test_unknown_stream_stops),
+		cmocka_unit_test(test_empty_input),
+		cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_splice_needs_pipes),
+		cmocka_unit_test(test_splice_carry),
+		cmocka_unit_test(test_random_small),
+		cmocka_unit_test(test_random_partial_writes),
+		cmocka_unit_test(test_random_growth),
+	};
 	if (setup_catalog(NULL) < 0)
 		return 1;
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	teardown_catalog(NULL);
+	failed += cmocka_run_group_tests_name("relay (spliced)", spliced, splice_on, splice_off);
 	return failed;
 }

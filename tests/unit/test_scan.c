@@ -1049,12 +1049,59 @@ static const enum ab_scan_impl all_impls[] = {
 };
 #define N_IMPLS (sizeof(all_impls) / sizeof(all_impls[0]))
 
-static unsigned long diff_lines, diff_valid;
+static unsigned long diff_lines, diff_valid, diff_framed;
+
+static bool same_scan(int r0, const struct ab_scan *ref, int r,
+		      const struct ab_scan *out)
+{
+	return r == r0 && out->type == ref->type && out->stream == ref->stream &&
+	       out->stream_len == ref->stream_len &&
+	       out->stream_escaped == ref->stream_escaped &&
+	       out->ns == ref->ns && out->ns_len == ref->ns_len &&
+	       out->ns_escaped == ref->ns_escaped &&
+	       (!r0 || (out->error == ref->error &&
+			out->error_offset == ref->error_offset));
+}
+
+/*
+ * ab_scan_frame() with the current implementation on s[0..len) followed by
+ * a newline and more bytes: when it recognizes a line, that line ends at
+ * the first newline and scans (scalar) exactly as it said.
+ */
+static void check_frame(const char *s, size_t len)
+{
+	enum ab_scan_impl impl = ab_scan_current_impl();
+	char *buf = malloc(len + 3);
+	struct ab_scan out, ref;
+	size_t flen = 0;
+
+	assert_non_null(buf);
+	memcpy(buf, s, len);
+	memcpy(buf + len, "\n{\"", 3);
+	memset(&out, 0xa5, sizeof(out));
+	if (ab_scan_frame(buf, len + 3, &flen, &out)) {
+		const char *nl = memchr(buf, '\n', len + 3);
+
+		if (buf + flen != nl)
+			fail_msg("'%s': %s frames %zu bytes, the newline is at %zu",
+				 show(s, len), ab_scan_impl_name(impl), flen,
+				 (size_t)(nl - buf));
+		assert_int_equal(ab_scan_force_impl(AB_SCAN_SCALAR), 0);
+		if (!same_scan(ab_scan_line(buf, flen, &ref), &ref, 0, &out))
+			fail_msg("'%s': %s frames a line the scalar scan disagrees with",
+				 show(s, len), ab_scan_impl_name(impl));
+		ab_scan_force_impl(impl);
+		diff_framed++;
+	}
+	free(buf);
+}
 
 /*
  * Scan a heap copy of exactly s[0..len) with every available implementation
  * and fail on any difference in the result: return value, type, stream and
- * namespace spans, error message and offset.  Returns the common result.
+ * namespace spans, error message and offset.  Each implementation scans it
+ * twice (the second time a SIMD one may answer from the shape it learned the
+ * first time), then frames it (check_frame()).  Returns the common result.
  */
 static int scan_all(const char *s, size_t len)
 {
@@ -1066,30 +1113,26 @@ static int scan_all(const char *s, size_t len)
 
 	assert_non_null(copy);
 	memcpy(copy, s, len);
-	for (size_t i = 0; i < N_IMPLS; i++) {
-		if (ab_scan_force_impl(all_impls[i]))
+	for (size_t i = 0; i < 2 * N_IMPLS; i++) {
+		if (ab_scan_force_impl(all_impls[i / 2]))
 			continue;
 		memset(&out, 0xa5, sizeof(out));
 		r = ab_scan_line(copy, len, &out);
+		if (i % 2)
+			check_frame(s, len);
 		if (first) {
 			r0 = r;
 			ref = out;
 			first = false;
 			continue;
 		}
-		if (r != r0 || out.type != ref.type || out.stream != ref.stream ||
-		    out.stream_len != ref.stream_len ||
-		    out.stream_escaped != ref.stream_escaped ||
-		    out.ns != ref.ns || out.ns_len != ref.ns_len ||
-		    out.ns_escaped != ref.ns_escaped ||
-		    (r0 && (out.error != ref.error ||
-			    out.error_offset != ref.error_offset)))
+		if (!same_scan(r0, &ref, r, &out))
 			fail_msg("'%s' (len %zu): %s says %d %s %s@%zu, %s says "
 				 "%d %s %s@%zu", show(s, len), len,
 				 ab_scan_impl_name(all_impls[0]), r0,
 				 ab_msg_type_name(ref.type),
 				 r0 ? ref.error : "-", r0 ? ref.error_offset : 0,
-				 ab_scan_impl_name(all_impls[i]), r,
+				 ab_scan_impl_name(all_impls[i / 2]), r,
 				 ab_msg_type_name(out.type),
 				 r ? out.error : "-", r ? out.error_offset : 0);
 	}
@@ -1437,6 +1480,52 @@ static void test_diff_random(void **state)
  * 64-byte mask window, multi-byte characters cut by it, a window reloaded
  * after an escape, and the line-end window of lines just over 64 bytes.
  */
+/*
+ * Lines of a few shapes with values drawn at random, valid or not: the SIMD
+ * implementations answer from the shape of an earlier line, and frame lines
+ * with it; every answer must still be the scalar one.
+ */
+static void test_diff_templates(void **state)
+{
+	static const char *const shapes[] = {
+		"{\"type\":\"RECORD\",\"record\":{\"stream\":%s,\"data\":{\"id\":%s,\"s\":%s},\"emitted_at\":%s}}",
+		"{\"type\":\"RECORD\",\"record\":{\"namespace\":%s,\"stream\":%s,\"data\":[%s,%s]}}",
+		"{\"record\":{\"stream\":%s},\"type\":\"RECORD\",\"x\":%s,\"y\":%s,\"record\":{\"stream\":%s}}",
+		"{\"type\":\"STATE\",\"state\":{\"data\":{\"c\":%s,\"d\":%s,\"e\":%s,\"f\":%s}}}",
+		"{ \"type\" : \"RECORD\" , \"record\" : { \"stream\" : %s , \"data\" : "
+		"{ \"k\\u00e9\\\\\" : %s , \"\xc3\xa9\" : %s } } , \"z\" : %s }\r",
+		"{\"type\":%s,\"record\":{\"stream\":%s,\"namespace\":%s},\"q\":%s}",
+	};
+	static const char *const values[] = {
+		"\"users\"", "\"users\"", "\"orders\"", "\"us\\u0065rs\"", "\"\"",
+		"\"a\\\\\"", "\"\\\"\"", "\"\xc3\xa9t\xc3\xa9\"", "\"RECORD\"",
+		"1", "-0", "0.5e+10", "123456789012345678", "true", "false", "null",
+		"\"0123456789012345678901234567890123456789012345678901234567890123456789\"",
+		"\"0123456789012345678901234567890123456789012345678901234567\\\\\\\"x\"",
+		"\"x\x01\"", "\"\\x\"", "\"\xc3\"", "\"\xed\xa0\x80\"", "\"\\u12\"",
+		"01", "-", "1.", "1e", "tru", "nul", "\"open", "{}", "[1]", "", " 1", "1 ",
+		"\"a\nb\"", "\"tab\there\"",
+	};
+	const size_t nv = sizeof(values) / sizeof(*values);
+	unsigned long framed = diff_framed;
+	char line[2048];
+
+	(void)state;
+	for (int it = 0; it < 20000; it++) {
+		const char *shape = shapes[rnd_below(sizeof(shapes) / sizeof(*shapes))];
+		/* mostly valid values, so that shapes are learned and reused */
+		size_t lim = rnd_below(4) ? 16 : nv;
+		int n = snprintf(line, sizeof(line), shape, values[rnd_below(lim)],
+				 values[rnd_below(lim)], values[rnd_below(lim)],
+				 values[rnd_below(lim)]);
+
+		assert_true(n > 0 && (size_t)n < sizeof(line));
+		scan_all(line, (size_t)n);
+	}
+	if (ab_scan_impl_available(AB_SCAN_SSE2))
+		assert_true(diff_framed - framed > 1000);
+}
+
 static void test_fuzz_regressions(void **state)
 {
 	char b[300];
@@ -1539,6 +1628,7 @@ int main(void)
 		cmocka_unit_test(test_diff_numbers),
 		cmocka_unit_test(test_diff_nesting_and_truncation),
 		cmocka_unit_test(test_diff_random),
+		cmocka_unit_test(test_diff_templates),
 		cmocka_unit_test(test_fuzz_regressions),
 	};
 	static const struct {
