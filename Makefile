@@ -30,7 +30,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all driver connectors test test-quick unit e2e demo clean
-all: driver connectors
+all: driver connectors operator
 driver: $(DRIVER)
 
 $(BUILD)/obj/%.o: %.c
@@ -88,6 +88,7 @@ $(DRIVER): $(CLI_OBJ) $(BUILD)/libdriver.a $(BUILD)/driver-cc
 endif
 
 include connectors/connectors.mk
+include operator/operator.mk
 -include bench/bench.mk
 -include deploy/deploy.mk
 
@@ -106,12 +107,23 @@ e2e: all
 demo: all
 	examples/quickstart.sh
 
+# the operator against a real API server (builds it on first use, ~12 min)
+.PHONY: test-k8s
+test-k8s: all $(UNIT_BIN)
+	tests/k8s/run.sh
+
 # the seed's other scenarios, with real services on 127.0.0.1
 .PHONY: e2e-s3-s3 e2e-postgres-s3
 e2e-s3-s3: all
 	tests/scenarios/s3-s3.sh
 e2e-postgres-s3: all
 	tests/scenarios/postgres-s3.sh
+
+# every libFuzzer target (tests/fuzz/), FUZZ_SECONDS (60) each, after
+# replaying tests/fuzz/crashes/; needs clang (scripts/install-deps.sh)
+.PHONY: fuzz
+fuzz:
+	tests/fuzz/run.sh --all
 
 clean:
 	rm -rf $(BUILD)

@@ -8,9 +8,12 @@
 #   localhost/ard-base-node:latest     the same + the host's node and its libs
 #   localhost/ard-base-libs:latest     busybox + the shared libraries (and the
 #                                      loader) that `ldd` lists for our
-#                                      dynamically linked connectors
-#                                      (source-postgres: libpq; destination-s3,
-#                                      source-s3: libcurl, zlib)
+#                                      dynamically linked binaries: the
+#                                      connectors (source-postgres: libpq;
+#                                      destination-s3, source-s3: libcurl, zlib)
+#                                      and airbyte-replication-operator
+#                                      (libcurl, jansson, libyaml), which the
+#                                      driver image carries
 # then deploy/*.Containerfile are built FROM them. Every image carries a label
 # io.ard.inputs=<sha256 of its inputs> (files, Containerfile, base image id):
 # an image whose label matches is not rebuilt. Work files (rootfs tarballs,
@@ -50,6 +53,9 @@ OPTIONAL_CONNECTORS=(source-e2e-test destination-dev-null)
 # built when their binaries exist; the tags the seed's postgres-to-s3 and
 # s3-to-s3 compose files name
 DYNAMIC_CONNECTORS=(source-postgres destination-s3 source-s3)
+# the Kubernetes operator (libcurl): in the driver image, on the same libs base,
+# for the replication Pod's state-sync container
+OPERATOR=airbyte-replication-operator
 declare -A DYNAMIC_TAGS=(
 	[source-postgres]="docker.io/airbyte/source-postgres:2.0.3 localhost/ard/source-postgres:latest"
 	[destination-s3]="docker.io/airbyte/destination-s3:0.3.21 localhost/ard/destination-s3:latest"
@@ -143,7 +149,7 @@ build_base_node() {
 	import_base "$root" localhost/ard-base-node:latest "$h"
 }
 
-# the shared libraries of the dynamic connectors: `ldd` paths (resolved
+# the shared libraries of the dynamic binaries: `ldd` paths (resolved
 # libraries and the loader at its PT_INTERP path), sorted, unique
 dyn_libs() {
 	local c
@@ -158,10 +164,12 @@ dyn_present() {
 	return 0
 }
 
+# the libs base serves the dynamic connectors and the operator (driver image)
 build_base_libs() {
 	local present libs h
 	present=$(dyn_present)
-	[ -n "$present" ] || { say "no dynamic connector in $BIN_DIR: skipping localhost/ard-base-libs"; return 1; }
+	[ -x "$BIN_DIR/$OPERATOR" ] && present="$present $OPERATOR"
+	[ -n "${present// /}" ] || { say "no dynamic binary in $BIN_DIR: skipping localhost/ard-base-libs"; return 1; }
 	# shellcheck disable=SC2086
 	libs=$(dyn_libs $present)
 	[ -n "$libs" ] || die "ldd found no libraries for: $present"
@@ -226,12 +234,21 @@ stage() {
 	for b in "$@"; do cp "$BIN_DIR/$b" "$ctx/$b"; done
 }
 
+# the driver image: the static driver plus the operator (dynamic: on the libs
+# base) for the replication Pod's state-sync container; smoke-tested with
+# `airbyte-replication-operator --help` in the image's own root
 build_driver() {
 	need_bin airbyte-replication-driver
+	need_bin "$OPERATOR"
+	build_base_libs || die "localhost/ard-base-libs could not be built"
 	local ctx=$CACHE/ctx-driver
-	stage "$ctx" airbyte-replication-driver
-	build_image "$here/driver.Containerfile" "$ctx" localhost/ard-base-busybox:latest \
-		"$ctx/airbyte-replication-driver" -- "${DRIVER_TAGS[@]}"
+	stage "$ctx" airbyte-replication-driver "$OPERATOR"
+	build_image "$here/driver.Containerfile" "$ctx" localhost/ard-base-libs:latest \
+		"$ctx/airbyte-replication-driver" "$ctx/$OPERATOR" -- "${DRIVER_TAGS[@]}"
+	smoke_run "${DRIVER_TAGS[0]}" 'usage: airbyte-replication-operator' \
+		"/usr/local/bin/$OPERATOR" --help
+	smoke_run "${DRIVER_TAGS[0]}" 'airbyte-replication-driver' \
+		/usr/local/bin/airbyte-replication-driver --help
 }
 
 build_connector() {
@@ -244,22 +261,27 @@ build_connector() {
 		"$ctx/$c" "$ctx/airbyte-replication-driver" -- "$@" -- "CONNECTOR=$c"
 }
 
-# smoke test of a dynamic connector image: `spec` in the image's own root
-# (every library found by the image's loader). As root: the image mounted and
-# chroot (no runtime needed, ~50 ms); else `podman run` when $CONTAINERS_CONF is
-# set (scripts/podman-setup.sh); else skipped.
-smoke_spec() {
-	local img=$1 c=$2 out mnt
+# smoke test of an image: a command in the image's own root (every library
+# found by the image's loader) whose output must contain PATTERN. As root: the
+# image mounted and chroot (no runtime needed, ~50 ms); else `podman run` when
+# $CONTAINERS_CONF is set (scripts/podman-setup.sh); else skipped.
+# smoke_run IMAGE PATTERN COMMAND...
+smoke_run() {
+	local img=$1 pat=$2 out mnt
+	shift 2
 	if [ "$(id -u)" = 0 ] && mnt=$(podman image mount "$img" 2>/dev/null) && [ -n "$mnt" ]; then
-		out=$(chroot "$mnt" "/airbyte/integration_code/$c" spec 2>&1)
+		out=$(chroot "$mnt" "$@" 2>&1 || true)
 		podman image unmount "$img" >/dev/null 2>&1 || true
 	elif [ -n "${CONTAINERS_CONF:-}" ]; then
-		out=$(podman run --rm --pull=never --network=none "$img" spec 2>&1)
+		out=$(podman run --rm --pull=never --network=none --entrypoint "$1" "$img" "${@:2}" 2>&1 || true)
 	else
 		return 0
 	fi
-	echo "$out" | grep -q '"type":"SPEC"' || die "$img: 'spec' fails in the image: $(echo "$out" | tail -n 2)"
+	echo "$out" | grep -qF -- "$pat" || die "$img: '$*' fails in the image: $(echo "$out" | tail -n 2)"
 }
+
+# a dynamic connector image: `spec`
+smoke_spec() { smoke_run "$1" '"type":"SPEC"' "/airbyte/integration_code/$2" spec; }
 
 # source-postgres, destination-s3, source-s3: the same Containerfile on the
 # libs base, then the smoke test
@@ -312,7 +334,7 @@ command -v podman >/dev/null || die "podman missing: scripts/install-deps.sh --c
 # a snapshot of the binaries: a concurrent `make` must not change them mid-build
 snap=$CACHE/bin
 rm -rf "$snap" && mkdir -p "$snap"
-for b in airbyte-replication-driver source-file destination-csv "${OPTIONAL_CONNECTORS[@]}" "${DYNAMIC_CONNECTORS[@]}"; do
+for b in airbyte-replication-driver "$OPERATOR" source-file destination-csv "${OPTIONAL_CONNECTORS[@]}" "${DYNAMIC_CONNECTORS[@]}"; do
 	[ -x "$BIN_DIR/$b" ] && cp "$BIN_DIR/$b" "$snap/$b"
 done
 BIN_DIR=$snap

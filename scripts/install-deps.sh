@@ -9,7 +9,11 @@ set -euo pipefail
 PKGS=(build-essential pkg-config file procps util-linux bc curl jq python3
 	musl-tools cmake libjansson-dev libyaml-dev libcmocka-dev
 	libcurl4-openssl-dev zlib1g-dev libpq-dev postgresql
-	prometheus json-schema-test-suite libdatetime-event-cron-perl)
+	# make fuzz: clang and its libFuzzer runtime (only a recommends of clang's)
+	clang libclang-rt-14-dev
+	prometheus json-schema-test-suite libdatetime-event-cron-perl
+	openssl etcd-server golang-go rsync
+	golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -95,8 +95,10 @@ suite() { # name, timeout, command...
 if [ $quick = 0 ] && [ $e2e_only = 0 ] && [ -z "$filter" ]; then
 	suite fault 1500 env FAULT_ITERATIONS=5 tests/fault/run.sh
 	suite sanitizers 2400 tests/fault/sanitize.sh
+	suite fuzz 600 env FUZZ_SECONDS=20 tests/fuzz/run.sh --all
 	suite s3-s3 900 tests/scenarios/s3-s3.sh
 	suite postgres-s3 1200 tests/scenarios/postgres-s3.sh
+	suite k8s 2400 tests/k8s/run.sh
 	if command -v podman >/dev/null && command -v docker-compose >/dev/null; then
 		suite compose 2400 tests/compose/run.sh
 	else

@@ -14,6 +14,7 @@
 int open_replication_store(const struct options *o, struct store *s, bool create);
 
 int cmd_state(struct options *o);
+int cmd_state_k8s(struct options *o); /* execs the operator: returns on failure */
 int cmd_history(struct options *o);
 int cmd_progress(struct options *o);
 int cmd_list(struct options *o);

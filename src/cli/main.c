@@ -110,8 +110,14 @@ int main(int argc, char **argv)
 		code = EXIT_USAGE;
 		goto out;
 	}
+	if (!strcmp(o.store, "k8s") && !strcmp(o.command, "state")) {
+		code = cmd_state_k8s(&o); /* returns only on failure */
+		goto out;
+	}
 	if (strcmp(o.store, "local")) {
-		log_error("store '%s' is not available in this binary; use --store local", o.store);
+		log_error(!strcmp(o.store, "k8s") ?
+			  "--store k8s works with the state command only (the operator keeps runs in Kubernetes)" :
+			  "unknown store '%s': use --store local, or k8s for state", o.store);
 		code = EXIT_USAGE;
 		goto out;
 	}

@@ -72,7 +72,7 @@ void options_usage(void)
 "                                destination-file.json, catalog-file.json\n"
 "  --storage-dir DIR             AIRBYTE_STORAGE_DIR (/storage)\n"
 "  --store-path DIR              AIRBYTE_STORE_PATH (<storage-dir>/store)\n"
-"  --store local                 AIRBYTE_STORE (local)\n"
+"  --store local|k8s             AIRBYTE_STORE (local); k8s: state kept by the operator\n"
 "  --source-entrypoint CMD       AIRBYTE_SOURCE_ENTRYPOINT, else AIRBYTE_ENTRYPOINT\n"
 "  --destination-entrypoint CMD  AIRBYTE_DESTINATION_ENTRYPOINT, else AIRBYTE_ENTRYPOINT\n"
 "  --source-config FILE          AIRBYTE_SOURCE_CONFIG\n"

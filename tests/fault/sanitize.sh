@@ -3,7 +3,7 @@
 #   tests/fault/sanitize.sh             asan + valgrind + cppcheck
 #   tests/fault/sanitize.sh asan        ASan+UBSan build (build-asan/), unit tests, e2e tests
 #   tests/fault/sanitize.sh valgrind    memcheck of the driver roles on end-to-end runs
-#   tests/fault/sanitize.sh cppcheck    static analysis of src/ (suppressions: cppcheck.supp)
+#   tests/fault/sanitize.sh cppcheck    static analysis of src/ and operator/ (suppressions: cppcheck.supp)
 # Prints "ok"/"not ok" lines; exit 1 when anything is found.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -118,11 +118,11 @@ if [[ " $what " == *" valgrind "* ]]; then
 fi
 
 if [[ " $what " == *" cppcheck "* ]]; then
-	echo "# cppcheck $(cppcheck --version | cut -d' ' -f2) on src/"
-	cppcheck -q --enable=warning,style,performance,portability --std=c11 -D_GNU_SOURCE -Isrc \
+	echo "# cppcheck $(cppcheck --version | cut -d' ' -f2) on src/ and operator/"
+	cppcheck -q --enable=warning,style,performance,portability --std=c11 -D_GNU_SOURCE -Isrc -I. \
 		--include=/usr/include/jansson.h --inline-suppr \
 		--suppressions-list=tests/fault/cppcheck.supp \
-		--template='{file}:{line}: {severity}: {id}: {message}' src/ >"$work/cppcheck.log" 2>&1
+		--template='{file}:{line}: {severity}: {id}: {message}' src/ operator/ >"$work/cppcheck.log" 2>&1
 	findings=$(grep -E ': (error|warning|style|performance|portability):' "$work/cppcheck.log")
 	[ -n "$findings" ] && echo "$findings" | sed 's/^/#   /'
 	say "$([ -z "$findings" ] && echo 0 || echo 1)" "cppcheck: $(echo -n "$findings" | grep -c .) findings"

@@ -1,0 +1,101 @@
+# shellcheck shell=bash disable=SC2034
+# Shared helpers of the Kubernetes tests (sourced): a real control plane in a
+# temp directory (tests/k8s/cluster.sh), stopped on exit, and TAP helpers
+# like tests/e2e/lib.sh (ok / not_ok / check / eq / done_testing).
+set -u
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SEED=${SEED:-$TOP/../shared/seed-examples}
+[ -d "$SEED" ] || SEED=/work/shared/seed-examples
+DEPLOY=$TOP/deploy/k8s
+T=$(mktemp -d /tmp/abk8s.XXXXXX)
+n=0 nfail=0
+
+cleanup() {
+	"$TOP/tests/k8s/cluster.sh" stop "$T/cluster" >/dev/null 2>&1
+	# nothing started by a test may outlive it
+	pkill -9 -f "$T/" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n - $1"; }
+# check DESCRIPTION COMMAND...: passes when the command succeeds; its output
+# is shown (as TAP comments) only when the check fails
+check() {
+	local d=$1
+	shift
+	if "$@" >"$T/check.out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$T/check.out" | tail -n 20; fi
+}
+check_fails() { # check_fails DESCRIPTION COMMAND...: passes when the command fails
+	local d=$1
+	shift
+	if "$@" >"$T/check.out" 2>&1; then not_ok "$d"; sed 's/^/#   /' "$T/check.out" | tail -n 20; else ok "$d"; fi
+}
+# all_of "CMD ARGS" ...: every command (a simple word list, no quoting) succeeds
+all_of() {
+	local c
+	for c in "$@"; do
+		# shellcheck disable=SC2086
+		$c || return 1
+	done
+}
+eq() { # eq DESCRIPTION EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+done_testing() { echo "# $n checks, $nfail failed"; [ "$nfail" -eq 0 ]; }
+
+# start_cluster: start it, load DIR/env (KUBECONFIG, KUBE_SERVER, KUBE_TOKEN,
+# KUBE_CA, KUBECTL, KUBE_OPERATOR_TOKEN, ...); bails out when it cannot start
+start_cluster() {
+	local t0=$SECONDS
+	if ! "$TOP/tests/k8s/cluster.sh" start "$T/cluster" >"$T/cluster-start.log" 2>&1; then
+		sed 's/^/# /' "$T/cluster-start.log"
+		echo "Bail out! the control plane did not start"
+		exit 1
+	fi
+	CLUSTER_START_SECONDS=$((SECONDS - t0))
+	set -a
+	. "$T/cluster/env"
+	set +a
+	# kubectl with its discovery cache in the test's directory (the default,
+	# ~/.kube/cache, outlives the cluster and misses CRD changes for 10 min)
+	KUBE_CACHE_DIR=$T/kube-cache
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\nexec %q --cache-dir %q "$@"\n' "$KUBECTL" "$KUBE_CACHE_DIR" >"$T/bin/kubectl"
+	chmod +x "$T/bin/kubectl"
+	KUBECTL=$T/bin/kubectl
+}
+
+k() { "$KUBECTL" "$@"; }
+
+# api METHOD PATH [BODY [CONTENT-TYPE [TOKEN]]]: one request with curl; prints
+# the HTTP status, the answer lands in $T/api.json
+api() {
+	local body=${3:-} ct=${4:-application/json} tok=${5:-$KUBE_TOKEN}
+	local args=(-sS -o "$T/api.json" -w '%{http_code}' --cacert "$KUBE_CA"
+		-H "Authorization: Bearer $tok" -X "$1")
+	[ -n "$body" ] && args+=(-H "Content-Type: $ct" --data-binary "$body")
+	curl "${args[@]}" "$KUBE_SERVER$2"
+}
+
+# wait_until SECONDS COMMAND...: poll every 0.2 s
+wait_until() {
+	local limit=$1 deadline
+	shift
+	deadline=$((SECONDS + limit))
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# yaml_to_json FILE: the documents of a YAML file as one JSON value per line,
+# converted by kubectl itself, offline, any kind (no PyYAML needed).
+# `annotate --local` with the removal of an absent annotation changes nothing
+# but leaves an empty annotations map, removed here.
+yaml_to_json() {
+	"$KUBECTL" annotate --local -o json -f "$1" airbyte-test-unused- |
+		jq -c 'if .kind == "List" then .items[] else . end |
+			if .metadata.annotations == {} then del(.metadata.annotations) else . end'
+}
