@@ -334,7 +334,7 @@ out:
 int cmd_state_k8s(struct options *o)
 {
 	static const char op[] = "airbyte-replication-operator";
-	char self[4096], next_to_us[4200];
+	char self[4096];
 	if (o->nargs > 0 && strcmp(o->args[0], "show")) {
 		log_error("--store k8s shows the state only; change it through Kubernetes");
 		return EXIT_USAGE;
@@ -344,6 +344,7 @@ int cmd_state_k8s(struct options *o)
 		self[n] = '\0';
 		char *slash = strrchr(self, '/');
 		if (slash) {
+			char next_to_us[4200];
 			*slash = '\0';
 			snprintf(next_to_us, sizeof(next_to_us), "%s/%s", self, op);
 			char *argv[] = { next_to_us, "state", "--replication", (char *)o->cfg.replication, NULL };
