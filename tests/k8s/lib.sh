@@ -99,3 +99,15 @@ yaml_to_json() {
 		jq -c 'if .kind == "List" then .items[] else . end |
 			if .metadata.annotations == {} then del(.metadata.annotations) else . end'
 }
+
+# ---- reading objects, for checks and for wait_until ---------------------------
+
+# jget KIND NAME JQ-FILTER: a field of an object ("" when it is not there)
+jget() { k get "$1" "$2" -o json 2>/dev/null | jq -r "$3"; }
+phase_is() { [ "$(jget replication "$1" .status.state)" = "$2" ]; }
+gone() { ! k get "$1" "$2" >/dev/null 2>&1; }
+# wait_until runs a command again and again: these compare its output
+is() { [ "$("${@:2}")" = "$1" ]; }
+isnt() { [ "$("${@:2}")" != "$1" ]; }
+ge() { [ "$("${@:2}")" -ge "$1" ] 2>/dev/null; }
+nonempty() { [ -n "$("$@")" ]; }

@@ -77,16 +77,8 @@ start_operator() {
 http_get() { curl -s -o "$T/http.out" -w '%{http_code}' "http://127.0.0.1:$1$2"; }
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="airbyte_operator_$2" '$1 == m { print $2 }'; }
 
-jget() { k get "$1" "$2" -o json 2>/dev/null | jq -r "$3"; }
-# for wait_until, which runs a command again and again: compare its output
-is() { [ "$("${@:2}")" = "$1" ]; }
-isnt() { [ "$("${@:2}")" != "$1" ]; }
-ge() { [ "$("${@:2}")" -ge "$1" ] 2>/dev/null; }
-nonempty() { [ -n "$("$@")" ]; }
 count_replications() { k get replications -o name | wc -l; }
-phase_is() { [ "$(jget replication "$1" .status.state)" = "$2" ]; }
 pod_exists() { k get pod "$1" >/dev/null 2>&1; }
-gone() { ! k get "$1" "$2" >/dev/null 2>&1; }
 
 # patch_pod POD JSON-STATUS: what a kubelet reports
 patch_pod() {

@@ -57,10 +57,6 @@ cp "$SEED/e2e/$NAME/docker/local/input.csv" "$T/local/"
 KUBELET_LOCAL_DIR=$T/local "$KUBELET" "$T/cluster" >/dev/null 2>&1 &
 KPID=$!
 
-jget() { k get "$1" "$2" -o json 2>/dev/null | jq -r "$3"; }
-phase_is() { [ "$(jget replication "$1" .status.state)" = "$2" ]; }
-is() { [ "$("${@:2}")" = "$1" ]; }
-gone() { ! k get "$1" "$2" >/dev/null 2>&1; }
 pod_dir() { echo "$T/cluster/kubelet/pods/$(jget pod "$1" .metadata.uid)"; }
 
 # ---- the seed's replication, for real ------------------------------------------
