@@ -27,6 +27,14 @@ const struct kube_kind KIND_LEASE = { "coordination.k8s.io/v1", "leases", "Lease
 
 /* ---- configuration --------------------------------------------------- */
 
+const char *kube_str(const json_t *obj, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(obj, a);
+	if (b)
+		v = json_object_get(v, b);
+	return json_string_value(v);
+}
+
 char *kube_fmt(const char *fmt, ...)
 {
 	va_list ap;

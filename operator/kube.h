@@ -92,6 +92,9 @@ int kube_create(const struct kube *k, const struct kube_kind *kind, const char *
 int kube_get(const struct kube *k, const struct kube_kind *kind, const char *ns,
 	     const char *name, json_t **out);
 
+/* The string at obj[a] (obj[a][b] when b is not NULL), or NULL. */
+const char *kube_str(const json_t *obj, const char *a, const char *b);
+
 /* printf into a new string (NULL when out of memory). */
 char *kube_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

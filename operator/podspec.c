@@ -16,24 +16,6 @@
 #define STATE "state.json"
 #define DRIVER_IN_STORAGE "/storage/airbyte-replication-driver"
 
-static const char *sget(const json_t *o, const char *path)
-{
-	/* dotted path: "metadata.name" */
-	char key[128];
-	const json_t *cur = o;
-	while (cur && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		cur = json_object_get(cur, key);
-		path += n + (dot ? 1 : 0);
-	}
-	return json_string_value(cur);
-}
-
 int podspec_secret_name(char *buf, size_t size, const char *replication)
 {
 	int n = snprintf(buf, size, "%s-config", replication);
@@ -83,8 +65,8 @@ json_t *podspec_catalog(const json_t *connection)
 json_t *podspec_owner_ref(const json_t *obj, int controller)
 {
 	json_t *r = json_pack("{s:s?, s:s?, s:s?, s:s?}", "apiVersion",
-			      sget(obj, "apiVersion"), "kind", sget(obj, "kind"), "name",
-			      sget(obj, "metadata.name"), "uid", sget(obj, "metadata.uid"));
+			      kube_str(obj, "apiVersion", NULL), "kind", kube_str(obj, "kind", NULL), "name",
+			      kube_str(obj, "metadata", "name"), "uid", kube_str(obj, "metadata", "uid"));
 	if (r && controller) {
 		json_object_set_new(r, "controller", json_true());
 		json_object_set_new(r, "blockOwnerDeletion", json_true());
@@ -185,8 +167,8 @@ static json_t *role_command(const char *role, const char *replication)
 
 static char *image_of(const json_t *def)
 {
-	const char *repo = sget(def, "spec.imageRepository");
-	const char *tag = sget(def, "spec.imageTag");
+	const char *repo = kube_str(def, "spec", "imageRepository");
+	const char *tag = kube_str(def, "spec", "imageTag");
 	if (!repo || !*repo)
 		return NULL;
 	return tag && *tag ? kube_fmt("%s:%s", repo, tag) : strdup(repo);
@@ -197,11 +179,11 @@ int podspec_build(const struct run_inputs *in, const struct pod_options *opt,
 {
 	*secret_out = *pod_out = NULL;
 	*why = NULL;
-	const char *name = sget(in->replication, "metadata.name");
+	const char *name = kube_str(in->replication, "metadata", "name");
 	/* the driver's replication name: the seed's spec.name, else the connection's */
-	const char *run_name = sget(in->replication, "spec.name");
-	const char *ns = sget(in->replication, "metadata.namespace");
-	const char *conn = sget(in->connection, "metadata.name");
+	const char *run_name = kube_str(in->replication, "spec", "name");
+	const char *ns = kube_str(in->replication, "metadata", "namespace");
+	const char *conn = kube_str(in->connection, "metadata", "name");
 	char *src_image = image_of(in->source_def), *dst_image = image_of(in->destination_def);
 	json_t *catalog = podspec_catalog(in->connection);
 	json_t *secret = NULL, *pod = NULL;
@@ -216,7 +198,7 @@ int podspec_build(const struct run_inputs *in, const struct pod_options *opt,
 		run_name = conn;
 	if (!src_image || !dst_image) {
 		*why = kube_fmt("connector definition '%s' has no spec.imageRepository",
-			   sget(src_image ? in->destination_def : in->source_def, "metadata.name"));
+			   kube_str(src_image ? in->destination_def : in->source_def, "metadata", "name"));
 		goto out;
 	}
 	if (!catalog || !json_is_array(json_object_get(catalog, "streams"))) {

@@ -24,14 +24,6 @@
 
 #define POLL_WAITING_MS 3000
 
-static const char *sget(const json_t *o, const char *a, const char *b)
-{
-	const json_t *v = json_object_get(o, a);
-	if (b)
-		v = json_object_get(v, b);
-	return json_string_value(v);
-}
-
 static void now_str(char *buf, size_t size)
 {
 	kube_time(buf, size, (long long)time(NULL));
@@ -61,19 +53,19 @@ static json_t *conditions(const json_t *status, const char *phase, const char *r
 		const json_t *old = NULL, *c;
 		size_t i;
 		json_array_foreach(json_object_get(status, "conditions"), i, c)
-			if (!strcmp(sget(c, "type", NULL) ? sget(c, "type", NULL) : "", types[t]))
+			if (!strcmp(kube_str(c, "type", NULL) ? kube_str(c, "type", NULL) : "", types[t]))
 				old = c;
 		bool on = !strcmp(types[t], phase);
-		const char *was = old ? sget(old, "status", NULL) : NULL;
+		const char *was = old ? kube_str(old, "status", NULL) : NULL;
 		bool same = was && !strcmp(was, on ? "True" : "False");
 		if (!on && !old)
 			continue;
 		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", types[t],
 			"status", on ? "True" : "False",
-			"reason", on ? reason : (sget(old, "reason", NULL) ? sget(old, "reason", NULL) : types[t]),
-			"message", on ? message : (sget(old, "message", NULL) ? sget(old, "message", NULL) : ""),
-			"lastTransitionTime", same && sget(old, "lastTransitionTime", NULL) ?
-				sget(old, "lastTransitionTime", NULL) : now));
+			"reason", on ? reason : (kube_str(old, "reason", NULL) ? kube_str(old, "reason", NULL) : types[t]),
+			"message", on ? message : (kube_str(old, "message", NULL) ? kube_str(old, "message", NULL) : ""),
+			"lastTransitionTime", same && kube_str(old, "lastTransitionTime", NULL) ?
+				kube_str(old, "lastTransitionTime", NULL) : now));
 	}
 	return out;
 }
@@ -83,9 +75,9 @@ static int set_phase(struct ctl *c, const json_t *repl, const char *phase, const
 		     const char *message, json_t *extra)
 {
 	const json_t *st = json_object_get(repl, "status");
-	const char *ns = sget(repl, "metadata", "namespace"), *name = sget(repl, "metadata", "name");
-	const char *old = sget(st, "state", NULL), *old_reason = sget(st, "reason", NULL);
-	const char *old_msg = sget(st, "message", NULL);
+	const char *ns = kube_str(repl, "metadata", "namespace"), *name = kube_str(repl, "metadata", "name");
+	const char *old = kube_str(st, "state", NULL), *old_reason = kube_str(st, "reason", NULL);
+	const char *old_msg = kube_str(st, "message", NULL);
 	if (!extra && old && !strcmp(old, phase) && old_reason && !strcmp(old_reason, reason) &&
 	    old_msg && !strcmp(old_msg, message))
 		return 0;
@@ -125,13 +117,13 @@ static int take_connection(struct ctl *c, const json_t *conn, const char *name, 
 			   char *holder, size_t holder_size)
 {
 	const json_t *st = json_object_get(conn, "status");
-	const char *active = sget(st, "active", NULL);
+	const char *active = kube_str(st, "active", NULL);
 	if (active && !strcmp(active, name))
 		return 0;
 	if (active && *active) {
 		json_t *other = NULL;
 		int r = kube_get(c->k, &KIND_REPLICATION, ns, active, &other);
-		bool running = r == 0 && !phase_terminal(sget(other, "status", "state"));
+		bool running = r == 0 && !phase_terminal(kube_str(other, "status", "state"));
 		json_decref(other);
 		if (r < 0 && r != -ENOENT)
 			return r;
@@ -141,9 +133,9 @@ static int take_connection(struct ctl *c, const json_t *conn, const char *name, 
 		}
 	}
 	json_t *patch = json_pack("{s:{s:s}, s:{s:s, s:s}}", "metadata", "resourceVersion",
-				  sget(conn, "metadata", "resourceVersion"), "status", "active", name,
+				  kube_str(conn, "metadata", "resourceVersion"), "status", "active", name,
 				  "state", "Running");
-	int r = ctl_patch(c, &KIND_CONNECTION, ns, sget(conn, "metadata", "name"), "status", patch);
+	int r = ctl_patch(c, &KIND_CONNECTION, ns, kube_str(conn, "metadata", "name"), "status", patch);
 	json_decref(patch);
 	return r;
 }
@@ -158,8 +150,8 @@ static int release_connection(struct ctl *c, const char *ns, const char *conn_na
 		return 0;
 	if (r < 0)
 		return r;
-	const char *active = sget(json_object_get(conn, "status"), "active", NULL);
-	const char *last = sget(json_object_get(conn, "status"), "lastReplication", "name");
+	const char *active = kube_str(json_object_get(conn, "status"), "active", NULL);
+	const char *last = kube_str(json_object_get(conn, "status"), "lastReplication", "name");
 	if ((!active || strcmp(active, name)) && last && !strcmp(last, name)) {
 		json_decref(conn);
 		return 0; /* done already */
@@ -169,7 +161,7 @@ static int release_connection(struct ctl *c, const char *ns, const char *conn_na
 	if (active && !strcmp(active, name))
 		json_object_set_new(st, "active", json_null());
 	json_t *patch = json_pack("{s:{s:s}, s:o}", "metadata", "resourceVersion",
-				  sget(conn, "metadata", "resourceVersion"), "status", st);
+				  kube_str(conn, "metadata", "resourceVersion"), "status", st);
 	r = ctl_patch(c, &KIND_CONNECTION, ns, conn_name, "status", patch);
 	json_decref(patch);
 	json_decref(conn);
@@ -187,7 +179,7 @@ static int release_connection(struct ctl *c, const char *ns, const char *conn_na
 static int prepare_output(struct ctl *c, const json_t *conn, const char *ns, const char *name,
 			  json_t **state)
 {
-	const char *cname = sget(conn, "metadata", "name");
+	const char *cname = kube_str(conn, "metadata", "name");
 	json_t *out = NULL;
 	*state = NULL;
 	int r = kube_get(c->k, &KIND_REPLICATION_OUTPUT, ns, cname, &out);
@@ -221,7 +213,7 @@ static int prepare_output(struct ctl *c, const json_t *conn, const char *ns, con
 	if (data && !json_is_null(data))
 		*state = json_incref(data);
 	r = 0;
-	if (strcmp(sget(json_object_get(out, "spec"), "replicationRef", "name") ?: "", name)) {
+	if (strcmp(kube_str(json_object_get(out, "spec"), "replicationRef", "name") ?: "", name)) {
 		json_t *patch = json_pack("{s:{s:{s:s, s:s}}}", "spec", "replicationRef", "name",
 					  name, "namespace", ns);
 		r = ctl_patch(c, &KIND_REPLICATION_OUTPUT, ns, cname, NULL, patch);
@@ -243,7 +235,7 @@ static json_t *run_record(struct ctl *c, const char *ns, const char *conn_name, 
 		return NULL;
 	json_t *st = json_object_get(out, "status");
 	json_t *run = NULL;
-	if (!strcmp(sget(st, "replication", NULL) ?: "", name))
+	if (!strcmp(kube_str(st, "replication", NULL) ?: "", name))
 		run = json_incref(json_object_get(st, "run"));
 	json_decref(out);
 	return run;
@@ -282,7 +274,7 @@ static void delete_object(struct ctl *c, const struct kube_kind *kind, const cha
 static int finish(struct ctl *c, const json_t *repl, const char *conn_ns, const char *conn_name,
 		  const struct outcome *o)
 {
-	const char *name = sget(repl, "metadata", "name");
+	const char *name = kube_str(repl, "metadata", "name");
 	const char *phase = phase_name(o->phase);
 	char now[32], reason[64], message[600];
 	now_str(now, sizeof(now));
@@ -291,7 +283,7 @@ static int finish(struct ctl *c, const json_t *repl, const char *conn_ns, const 
 		 o->phase == PHASE_SUCCEEDED ? "the replication succeeded" : "the replication failed");
 	json_t *run = run_record(c, conn_ns, conn_name, name);
 	/* the driver's own words are better than an exit code */
-	const char *why = sget(run, "failure_reason", NULL);
+	const char *why = kube_str(run, "failure_reason", NULL);
 	if (o->phase == PHASE_FAILED && why)
 		snprintf(message, sizeof(message), "%s", why);
 	json_t *extra = json_pack("{s:s}", "completionTime", now);
@@ -306,7 +298,7 @@ static int finish(struct ctl *c, const json_t *repl, const char *conn_ns, const 
 
 static bool pod_ended(const json_t *pod)
 {
-	const char *p = sget(json_object_get(pod, "status"), "phase", NULL);
+	const char *p = kube_str(json_object_get(pod, "status"), "phase", NULL);
 	return p && (!strcmp(p, "Succeeded") || !strcmp(p, "Failed"));
 }
 
@@ -322,16 +314,16 @@ static bool pod_ended(const json_t *pod)
 static long wind_up(struct ctl *c, const json_t *repl, const json_t *pod, const char *conn_ns,
 		    const char *conn_name)
 {
-	const char *ns = sget(repl, "metadata", "namespace"), *name = sget(repl, "metadata", "name");
+	const char *ns = kube_str(repl, "metadata", "namespace"), *name = kube_str(repl, "metadata", "name");
 	const json_t *st = json_object_get(repl, "status");
 	if (pod && !pod_ended(pod)) {
-		long long done = kube_parse_time(sget(st, "completionTime", NULL));
+		long long done = kube_parse_time(kube_str(st, "completionTime", NULL));
 		long long left = done < 0 ? 0 : done + c->stuck_grace_s - (long long)time(NULL);
 		if (left > 0)
 			return left * 1000 + 100;
 		if (!json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp")) {
 			log_warn("replication '%s' ended %s but its pod still runs: deleting it",
-				 name, sget(st, "completionTime", NULL));
+				 name, kube_str(st, "completionTime", NULL));
 			delete_object(c, &KIND_POD, ns, name);
 		}
 		return 2000;
@@ -339,7 +331,7 @@ static long wind_up(struct ctl *c, const json_t *repl, const json_t *pod, const 
 	char sname[300];
 	podspec_secret_name(sname, sizeof(sname), name);
 	delete_object(c, &KIND_SECRET, ns, sname);
-	return conn_name ? release_connection(c, conn_ns, conn_name, name, sget(st, "state", NULL)) : 0;
+	return conn_name ? release_connection(c, conn_ns, conn_name, name, kube_str(st, "state", NULL)) : 0;
 }
 
 /* Everything the Pod needs; -ENOENT with *missing set when something is not there yet. */
@@ -358,14 +350,14 @@ static void inputs_release(struct inputs *in)
 static int load_connector(struct ctl *c, const json_t *ref, const char *ns, json_t **conn,
 			  json_t **def, char *missing, size_t size)
 {
-	const char *name = sget(ref, "name", NULL);
+	const char *name = kube_str(ref, "name", NULL);
 	int r = name ? kube_get(c->k, &KIND_CONNECTOR, ref_ns(ref, ns), name, conn) : -ENOENT;
 	if (r < 0) {
 		snprintf(missing, size, "connector '%s'", name ? name : "");
 		return r;
 	}
 	const json_t *dref = json_object_get(json_object_get(*conn, "spec"), "connectorDefinitionRef");
-	const char *dname = sget(dref, "name", NULL);
+	const char *dname = kube_str(dref, "name", NULL);
 	r = dname ? kube_get(c->k, &KIND_CONNECTOR_DEFINITION, ref_ns(dref, ns), dname, def) : -ENOENT;
 	if (r < 0)
 		snprintf(missing, size, "connector definition '%s'", dname ? dname : "");
@@ -374,8 +366,8 @@ static int load_connector(struct ctl *c, const json_t *ref, const char *ns, json
 
 static long start_run(struct ctl *c, const json_t *repl, const json_t *conn, const char *ns)
 {
-	const char *name = sget(repl, "metadata", "name");
-	const char *rns = sget(repl, "metadata", "namespace");
+	const char *name = kube_str(repl, "metadata", "name");
+	const char *rns = kube_str(repl, "metadata", "namespace");
 	const json_t *spec = json_object_get(conn, "spec");
 	struct inputs in = { 0 };
 	char what[400], holder[300];
@@ -410,7 +402,7 @@ static long start_run(struct ctl *c, const json_t *repl, const json_t *conn, con
 	}
 
 	char output[300];
-	snprintf(output, sizeof(output), "%s", sget(conn, "metadata", "name"));
+	snprintf(output, sizeof(output), "%s", kube_str(conn, "metadata", "name"));
 	if ((r = prepare_output(c, conn, ns, name, &state)) < 0) {
 		ret = r;
 		goto out;
@@ -486,9 +478,9 @@ long reconcile_replication(struct ctl *c, const char *ns, const char *name)
 	long ret = 0;
 	const json_t *st = json_object_get(repl, "status");
 	const json_t *cref = json_object_get(json_object_get(repl, "spec"), "connectionRef");
-	const char *cname = sget(cref, "name", NULL);
+	const char *cname = kube_str(cref, "name", NULL);
 	const char *cns = ref_ns(cref, ns);
-	if (phase_terminal(sget(st, "state", NULL))) {
+	if (phase_terminal(kube_str(st, "state", NULL))) {
 		r = kube_get(c->k, &KIND_POD, ns, name, &pod);
 		ret = r < 0 && r != -ENOENT ? r : wind_up(c, repl, pod, cns, cname);
 		goto out;
@@ -509,7 +501,7 @@ long reconcile_replication(struct ctl *c, const char *ns, const char *name)
 		goto out;
 	}
 	if (!pod) {
-		if (sget(st, "podName", NULL)) {
+		if (kube_str(st, "podName", NULL)) {
 			struct outcome o = { .phase = PHASE_FAILED };
 			snprintf(o.reason, sizeof(o.reason), "PodDeleted");
 			snprintf(o.message, sizeof(o.message), "the pod was deleted before the run ended");
@@ -539,7 +531,7 @@ long reconcile_replication(struct ctl *c, const char *ns, const char *name)
 		/* counts move on while the run goes: patch only when they changed */
 		json_t *rec = json_object_get(extra, "records");
 		if (json_equal(rec, json_object_get(st, "records")) &&
-		    !strcmp(sget(st, "state", NULL) ?: "", phase_name(o.phase))) {
+		    !strcmp(kube_str(st, "state", NULL) ?: "", phase_name(o.phase))) {
 			json_decref(extra);
 			extra = NULL;
 		}
@@ -569,7 +561,7 @@ out:
 static int create_replication(struct ctl *c, const json_t *conn, const char *why,
 			      const char *suffix)
 {
-	const char *ns = sget(conn, "metadata", "namespace"), *cname = sget(conn, "metadata", "name");
+	const char *ns = kube_str(conn, "metadata", "namespace"), *cname = kube_str(conn, "metadata", "name");
 	char name[300];
 	snprintf(name, sizeof(name), "%.230s-%s", cname, suffix);
 	json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}, s:{s:s}, s:[o]}, s:{s:{s:s, s:s}, s:s}}",
@@ -604,7 +596,7 @@ long reconcile_connection(struct ctl *c, const char *ns, const char *name)
 	const json_t *st = json_object_get(conn, "status");
 
 	/* a manual run on request: the trigger annotation, removed once acted on */
-	const char *trigger = sget(json_object_get(md, "annotations"), TRIGGER_ANNOTATION, NULL);
+	const char *trigger = kube_str(json_object_get(md, "annotations"), TRIGGER_ANNOTATION, NULL);
 	if (trigger) {
 		/* named after the request itself: asked once, run once, however
 		 * often this is retried or the Connection changes meanwhile */
@@ -618,7 +610,7 @@ long reconcile_connection(struct ctl *c, const char *ns, const char *name)
 			goto out;
 		}
 		json_t *patch = json_pack("{s:{s:s, s:{s:n}}}", "metadata", "resourceVersion",
-					  sget(conn, "metadata", "resourceVersion"), "annotations",
+					  kube_str(conn, "metadata", "resourceVersion"), "annotations",
 					  TRIGGER_ANNOTATION);
 		r = ctl_patch(c, &KIND_CONNECTION, ns, name, NULL, patch);
 		json_decref(patch);
@@ -627,14 +619,14 @@ long reconcile_connection(struct ctl *c, const char *ns, const char *name)
 	}
 
 	/* a run that was deleted before it ended gives the Connection back */
-	const char *holder = sget(st, "active", NULL);
+	const char *holder = kube_str(st, "active", NULL);
 	if (holder && *holder) {
 		json_t *other = NULL;
 		r = kube_get(c->k, &KIND_REPLICATION, ns, holder, &other);
 		json_decref(other);
 		if (r == -ENOENT) {
 			json_t *patch = json_pack("{s:{s:s}, s:{s:n, s:s}}", "metadata", "resourceVersion",
-						  sget(md, "resourceVersion", NULL), "status", "active",
+						  kube_str(md, "resourceVersion", NULL), "status", "active",
 						  "state", "Idle");
 			r = ctl_patch(c, &KIND_CONNECTION, ns, name, "status", patch);
 			json_decref(patch);
@@ -648,9 +640,9 @@ long reconcile_connection(struct ctl *c, const char *ns, const char *name)
 	}
 
 	const char *why = NULL;
-	const char *last_s = sget(st, "lastScheduleTime", NULL);
+	const char *last_s = kube_str(st, "lastScheduleTime", NULL);
 	long long last = last_s ? kube_parse_time(last_s) :
-				  kube_parse_time(sget(md, "creationTimestamp", NULL));
+				  kube_parse_time(kube_str(md, "creationTimestamp", NULL));
 	long long next = decide_next_run(conn, last, &why);
 	if (why) {
 		ctl_event(c, conn, "Warning", "InvalidSchedule", "%s", why);
@@ -661,9 +653,9 @@ long reconcile_connection(struct ctl *c, const char *ns, const char *name)
 	if (now < next) {
 		char want[32];
 		kube_time(want, sizeof(want), next);
-		if (strcmp(sget(st, "nextScheduleTime", NULL) ?: "", want)) {
+		if (strcmp(kube_str(st, "nextScheduleTime", NULL) ?: "", want)) {
 			json_t *patch = json_pack("{s:{s:s, s:s}}", "status", "nextScheduleTime", want,
-						  "state", sget(st, "state", NULL) ?: "Scheduled");
+						  "state", kube_str(st, "state", NULL) ?: "Scheduled");
 			ctl_patch(c, &KIND_CONNECTION, ns, name, "status", patch);
 			json_decref(patch);
 		}
@@ -671,10 +663,10 @@ long reconcile_connection(struct ctl *c, const char *ns, const char *name)
 		goto out;
 	}
 	/* due: one run at a time -- a run still going skips this slot */
-	const char *active = sget(st, "active", NULL);
+	const char *active = kube_str(st, "active", NULL);
 	json_t *other = NULL;
 	bool busy = active && *active && kube_get(c->k, &KIND_REPLICATION, ns, active, &other) == 0 &&
-		    !phase_terminal(sget(json_object_get(other, "status"), "state", NULL));
+		    !phase_terminal(kube_str(json_object_get(other, "status"), "state", NULL));
 	json_decref(other);
 	if (busy)
 		ctl_event(c, conn, "Normal", "ScheduleSkipped",
@@ -692,9 +684,9 @@ long reconcile_connection(struct ctl *c, const char *ns, const char *name)
 	kube_time(n, sizeof(n), decide_next_run(conn, now, &why));
 	/* resourceVersion precondition: two schedulers never both count one slot */
 	json_t *patch = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}}", "metadata", "resourceVersion",
-				  sget(conn, "metadata", "resourceVersion"), "status",
+				  kube_str(conn, "metadata", "resourceVersion"), "status",
 				  "lastScheduleTime", t, "nextScheduleTime", n, "state",
-				  sget(st, "state", NULL) ?: "Scheduled");
+				  kube_str(st, "state", NULL) ?: "Scheduled");
 	r = ctl_patch(c, &KIND_CONNECTION, ns, name, "status", patch);
 	json_decref(patch);
 	ret = r < 0 ? r : 1000;

@@ -1199,3 +1199,11 @@ long ab_scan_unescape(const char *src, size_t len, char *dst, size_t cap)
 	dst[o] = '\0';
 	return (long)o;
 }
+
+bool ab_scan_same(int r1, const struct ab_scan *a, int r2, const struct ab_scan *b)
+{
+	return r1 == r2 && a->type == b->type && a->stream == b->stream &&
+	       a->stream_len == b->stream_len && a->stream_escaped == b->stream_escaped &&
+	       a->ns == b->ns && a->ns_len == b->ns_len && a->ns_escaped == b->ns_escaped &&
+	       (!r1 || (a->error == b->error && a->error_offset == b->error_offset));
+}

@@ -63,6 +63,13 @@ struct ab_scan {
 int ab_scan_line(const char *line, size_t len, struct ab_scan *out);
 
 /*
+ * Whether two scans gave the same answer: return values r1 and r2, and the
+ * results (for failures also the error and its offset).  For the
+ * differential tests and the fuzz target, which compare implementations.
+ */
+bool ab_scan_same(int r1, const struct ab_scan *a, int r2, const struct ab_scan *b);
+
+/*
  * For the relay: ab_scan_line() on the first line of buf[0..avail), found
  * without a separate search for its newline.  Returns 1 when a fast path
  * recognizes a complete line there (one that a '\n' ends): then *len is its

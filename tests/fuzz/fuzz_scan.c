@@ -31,17 +31,6 @@ static void differ(const char *what, enum ab_scan_impl impl, size_t size)
 	abort();
 }
 
-static bool same(int r0, const struct ab_scan *ref, int r, const struct ab_scan *out)
-{
-	return r == r0 && out->type == ref->type && out->stream == ref->stream &&
-	       out->stream_len == ref->stream_len &&
-	       out->stream_escaped == ref->stream_escaped &&
-	       out->ns == ref->ns && out->ns_len == ref->ns_len &&
-	       out->ns_escaped == ref->ns_escaped &&
-	       (!r0 || (out->error == ref->error &&
-			out->error_offset == ref->error_offset));
-}
-
 /* ab_scan_frame() (current implementation) on data + "\n": see above. */
 static void check_frame(const uint8_t *data, size_t size)
 {
@@ -61,7 +50,7 @@ static void check_frame(const uint8_t *data, size_t size)
 			abort();
 		}
 		ab_scan_force_impl(AB_SCAN_SCALAR);
-		if (!same(ab_scan_line(buf, len, &ref), &ref, 0, &out)) {
+		if (!ab_scan_same(ab_scan_line(buf, len, &ref), &ref, 0, &out)) {
 			fprintf(stderr, "fuzz_scan: %s frames a line the scalar scan disagrees with\n",
 				ab_scan_impl_name(impl));
 			abort();

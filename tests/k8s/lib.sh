@@ -111,3 +111,20 @@ is() { [ "$("${@:2}")" = "$1" ]; }
 isnt() { [ "$("${@:2}")" != "$1" ]; }
 ge() { [ "$("${@:2}")" -ge "$1" ] 2>/dev/null; }
 nonempty() { [ -n "$("$@")" ]; }
+
+# request_token ACCOUNT: a bound token of a service account (TokenRequest API)
+request_token() {
+	api POST "/api/v1/namespaces/default/serviceaccounts/$1/token" \
+		'{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}' >/dev/null
+	jq -r .status.token "$T/api.json"
+}
+kubeconfig_for() { # FILE TOKEN
+	cat >"$1" <<-EOF
+	apiVersion: v1
+	kind: Config
+	clusters: [{name: test, cluster: {server: "$KUBE_SERVER", certificate-authority: "$KUBE_CA"}}]
+	users: [{name: sa, user: {token: "$2"}}]
+	contexts: [{name: test, context: {cluster: test, user: sa, namespace: default}}]
+	current-context: test
+	EOF
+}

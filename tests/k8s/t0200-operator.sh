@@ -40,26 +40,10 @@ for f in "$SEED"/e2e/$NAME/k8s/*.yaml; do k apply -f "$f" >/dev/null || not_ok "
 
 # ---- helpers -----------------------------------------------------------------
 
-# a token of a service account (TokenRequest API)
-sa_token() {
-	api POST "/api/v1/namespaces/default/serviceaccounts/$1/token" \
-		'{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}' >/dev/null
-	jq -r .status.token "$T/api.json"
-}
-kubeconfig_for() { # FILE TOKEN
-	cat >"$1" <<-EOF
-	apiVersion: v1
-	kind: Config
-	clusters: [{name: test, cluster: {server: "$KUBE_SERVER", certificate-authority: "$KUBE_CA"}}]
-	users: [{name: sa, user: {token: "$2"}}]
-	contexts: [{name: test, context: {cluster: test, user: sa, namespace: default}}]
-	current-context: test
-	EOF
-}
-kubeconfig_for "$T/operator.kubeconfig" "$(sa_token airbyte-replication-operator)"
+kubeconfig_for "$T/operator.kubeconfig" "$(request_token airbyte-replication-operator)"
 # the Pod's service-account directory for the state-sync container
 mkdir -p "$T/sa"
-sa_token airbyte-replication-driver >"$T/sa/token"
+request_token airbyte-replication-driver >"$T/sa/token"
 cp "$KUBE_CA" "$T/sa/ca.crt"
 echo default >"$T/sa/namespace"
 APIPORT=${KUBE_SERVER##*:}
@@ -207,6 +191,12 @@ eq "ReplicationOutput summary" "$rows" "$(jget replicationoutput $NAME .status.s
 eq "the seed's 'state --store k8s' shows it" "$(jq -cS . "$T/state-local.json")" "$(jq -cS . "$T/state-k8s.json" 2>/dev/null)"
 "$OP" state --replication $NAME --kubeconfig "$KUBECONFIG_CERT" >"$T/state-cert.json" 2>"$T/state-cert.err"
 eq "a kubeconfig with a client certificate works too" "$(jq -cS . "$T/state-local.json")" "$(jq -cS . "$T/state-cert.json" 2>/dev/null)"
+"$OP" state --replication no-such-thing --kubeconfig "$KUBECONFIG" >/dev/null 2>"$T/state-missing.err"
+eq "state of an unknown replication: exit 1" 1 "$?"
+check "... saying what is missing" grep -q "no committed state for 'no-such-thing'" "$T/state-missing.err"
+"$OP" trigger --connection no-such-connection --kubeconfig "$KUBECONFIG" >/dev/null 2>"$T/trigger-missing.err"
+eq "trigger of an unknown connection: exit 1" 1 "$?"
+check "... saying why" grep -q "cannot trigger connection 'no-such-connection'.*not found" "$T/trigger-missing.err"
 
 # ---- run 2: triggered; the committed state goes in through the Secret -----------
 

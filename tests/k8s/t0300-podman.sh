@@ -40,16 +40,7 @@ k wait --for condition=established crd --all --timeout=60s >/dev/null
 k apply -f "$DEPLOY/rbac.yaml" >/dev/null
 for f in "$SEED"/e2e/$NAME/k8s/*.yaml; do k apply -f "$f" >/dev/null || not_ok "apply $f"; done
 
-api POST /api/v1/namespaces/default/serviceaccounts/airbyte-replication-operator/token \
-	'{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}' >/dev/null
-cat >"$T/operator.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: t, cluster: {server: "$KUBE_SERVER", certificate-authority: "$KUBE_CA"}}]
-users: [{name: op, user: {token: "$(jq -r .status.token "$T/api.json")"}}]
-contexts: [{name: t, context: {cluster: t, user: op, namespace: default}}]
-current-context: t
-EOF
+kubeconfig_for "$T/operator.kubeconfig" "$(request_token airbyte-replication-operator)"
 "$OP" run --kubeconfig "$T/operator.kubeconfig" --listen 127.0.0.1:0 --lease-duration 4 \
 	--stuck-grace 5 >"$T/operator.log" 2>&1 &
 mkdir -p "$T/local"

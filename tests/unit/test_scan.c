@@ -1051,18 +1051,6 @@ static const enum ab_scan_impl all_impls[] = {
 
 static unsigned long diff_lines, diff_valid, diff_framed;
 
-static bool same_scan(int r0, const struct ab_scan *ref, int r,
-		      const struct ab_scan *out)
-{
-	return r == r0 && out->type == ref->type && out->stream == ref->stream &&
-	       out->stream_len == ref->stream_len &&
-	       out->stream_escaped == ref->stream_escaped &&
-	       out->ns == ref->ns && out->ns_len == ref->ns_len &&
-	       out->ns_escaped == ref->ns_escaped &&
-	       (!r0 || (out->error == ref->error &&
-			out->error_offset == ref->error_offset));
-}
-
 /*
  * ab_scan_frame() with the current implementation on s[0..len) followed by
  * a newline and more bytes: when it recognizes a line, that line ends at
@@ -1087,7 +1075,7 @@ static void check_frame(const char *s, size_t len)
 				 show(s, len), ab_scan_impl_name(impl), flen,
 				 (size_t)(nl - buf));
 		assert_int_equal(ab_scan_force_impl(AB_SCAN_SCALAR), 0);
-		if (!same_scan(ab_scan_line(buf, flen, &ref), &ref, 0, &out))
+		if (!ab_scan_same(ab_scan_line(buf, flen, &ref), &ref, 0, &out))
 			fail_msg("'%s': %s frames a line the scalar scan disagrees with",
 				 show(s, len), ab_scan_impl_name(impl));
 		ab_scan_force_impl(impl);
@@ -1126,7 +1114,7 @@ static int scan_all(const char *s, size_t len)
 			first = false;
 			continue;
 		}
-		if (!same_scan(r0, &ref, r, &out))
+		if (!ab_scan_same(r0, &ref, r, &out))
 			fail_msg("'%s' (len %zu): %s says %d %s %s@%zu, %s says "
 				 "%d %s %s@%zu", show(s, len), len,
 				 ab_scan_impl_name(all_impls[0]), r0,
