@@ -54,8 +54,10 @@ RECORD_SIZE = env_int("BENCH_RECORD_SIZE", 200)
 STATE_EVERY = env_int("BENCH_STATE_EVERY", 10000)
 STARTUP_RUNS = env_int("BENCH_STARTUP_RUNS", 20)
 CKPT_REPS = env_int("BENCH_CHECKPOINT_REPS", 3)
-FAROS_RECORDS = env_int("BENCH_FAROS_RECORDS", 100000)
-FAROS_REPS = env_int("BENCH_FAROS_REPS", 3)
+FAROS_RECORDS = env_int("BENCH_FAROS_RECORDS", 200000)
+FAROS_REPS = env_int("BENCH_FAROS_REPS", 7)
+SECTIONS = ("throughput", "checkpoint", "startup", "faros")
+ONLY = [x for x in os.environ.get("BENCH_ONLY", ",".join(SECTIONS)).replace(",", " ").split() if x]
 NPM_DIR = os.environ.get("BENCH_NPM_DIR") or os.path.join(ROOT, "build", "npm")
 RESULTS = os.environ.get("BENCH_RESULTS_DIR") or os.path.join(ROOT, "bench", "results")
 RECORDS = max(1, BYTES // RECORD_SIZE)
@@ -457,19 +459,22 @@ def markdown(res):
          f"host: {res['host'].get('nproc')} cores, {res['host'].get('cpu', '?')}, "
          f"work dir on {res['host'].get('work_fs', '?')}, load average "
          f"{res['host'].get('loadavg_at_start', 0):.1f} at start, {res['host'].get('loadavg_at_end', 0):.1f} at end. "
-         "Medians [min-max].", "",
-         "| variant | GB/s | records/s |", "|---|---|---|"]
+         "Medians [min-max]."]
+    if t:
+        L += ["", "| variant | GB/s | records/s |", "|---|---|---|"]
     names = {"a_driver": "a: driver `run`", "b_shell": "b: shell pipe `| cat`",
              "c_relay": "c: relay (ceiling)", "d_roles": "d: driver roles (measured)"}
     for k, v in t.get("variants", {}).items():
         g, r = v["gbps"], v["records_per_s"]
         L.append(f"| {names.get(k, k)} | {fmt(g['median'], 3)} [{fmt(g['min'], 3)}-{fmt(g['max'], 3)}] | "
                  f"{r['median'] / 1e6:.2f} M [{r['min'] / 1e6:.2f}-{r['max'] / 1e6:.2f}] |")
-    L += ["", "| ratio (throughput, per repetition) | median | min-max |", "|---|---|---|"]
+    if t:
+        L += ["", "| ratio (throughput, per repetition) | median | min-max |", "|---|---|---|"]
     for k, v in t.get("ratios", {}).items():
         L.append(f"| {k} | {fmt(v['median'])} | {fmt(v['min'])}-{fmt(v['max'])} |")
     cpu, rss = t.get("driver_cpu_s_per_gib"), t.get("driver_peak_rss_mib")
-    L += ["", "| driver cost (connectors excluded) | median [min-max] |", "|---|---|"]
+    if t or res.get("checkpoint") or res.get("startup"):
+        L += ["", "| driver cost (connectors excluded) | median [min-max] |", "|---|---|"]
     if cpu:
         for k in ("total", "source_role", "destination_role"):
             c = cpu[k]
@@ -531,15 +536,23 @@ def main():
                       "checkpoint_reps": CKPT_REPS, "faros_records": FAROS_RECORDS,
                       "faros_reps": FAROS_REPS}}
     t0 = time.time()
+    bad = set(ONLY) - set(SECTIONS)
+    if bad:
+        raise SystemExit(f"bench: BENCH_ONLY: unknown section(s) {' '.join(sorted(bad))}; "
+                         f"choose from {' '.join(SECTIONS)}")
     try:
-        log(f"bench: throughput, {REPS} x {RECORDS * RECORD_SIZE / GIB:.2f} GiB per variant")
-        res["throughput"] = throughput(work)
-        log("bench: checkpoint latency")
-        res["checkpoint"] = checkpoint(work)
-        log(f"bench: start-up, {STARTUP_RUNS} runs")
-        res["startup"] = startup(work)
-        log("bench: Faros destination")
-        res["faros"] = faros(work)
+        if "throughput" in ONLY:
+            log(f"bench: throughput, {REPS} x {RECORDS * RECORD_SIZE / GIB:.2f} GiB per variant")
+            res["throughput"] = throughput(work)
+        if "checkpoint" in ONLY:
+            log("bench: checkpoint latency")
+            res["checkpoint"] = checkpoint(work)
+        if "startup" in ONLY:
+            log(f"bench: start-up, {STARTUP_RUNS} runs")
+            res["startup"] = startup(work)
+        if "faros" in ONLY:
+            log("bench: Faros destination")
+            res["faros"] = faros(work)
     finally:
         if os.environ.get("BENCH_KEEP") != "1":
             shutil.rmtree(work, ignore_errors=True)

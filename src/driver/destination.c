@@ -35,6 +35,13 @@
 #include "util/words.h"
 
 #define STATS_INTERVAL_MS 1000
+/*
+ * After reading the connector's output, leave it alone this long: a
+ * connector that writes line by line (Faros's dry run echoes every record)
+ * otherwise pays a reader wake-up, an IPI on these VMs, in each write.  A
+ * STATE is read at most this late; the pipe holds far more meanwhile.
+ */
+#define OUT_REST_US 500
 #define PIPE_SIZE (1 << 20)
 
 struct destination {
@@ -65,6 +72,7 @@ struct destination {
 	bool source_done, source_gone;
 	int source_code;
 	int64_t source_end, term_at, next_stats, exit_seen;
+	int64_t out_rest_until;   /* now_us() before which out_fd is not polled */
 	int signal;
 	int code;                 /* first failure */
 	char reason[1024];
@@ -349,6 +357,12 @@ static void on_connector_line(struct destination *d, const char *line, size_t le
 		log_connector_line(LOG_INFO, d->conn.name, line, len);
 		return;
 	}
+	if (sc.type == AB_MSG_RECORD) {
+		/* some destinations echo what they wrote: data, not news (and not
+		 * worth a parse: Faros's dry run echoes every record) */
+		log_connector_line(LOG_DEBUG, d->conn.name, line, len);
+		return;
+	}
 	json_t *msg = json_loadb(line, len, 0, NULL);
 	switch (sc.type) {
 	case AB_MSG_STATE:
@@ -379,10 +393,6 @@ static void on_connector_line(struct destination *d, const char *line, size_t le
 		}
 		break;
 	}
-	case AB_MSG_RECORD:
-		/* some destinations echo what they wrote: data, not news */
-		log_connector_line(LOG_DEBUG, d->conn.name, line, len);
-		break;
 	default:
 		log_connector_line(LOG_INFO, d->conn.name, line, len);
 		break;
@@ -390,16 +400,19 @@ static void on_connector_line(struct destination *d, const char *line, size_t le
 	json_decref(msg);
 }
 
-static void drain_connector_output(struct destination *d)
+/* Read what the connector printed; whether there was anything. */
+static bool drain_connector_output(struct destination *d)
 {
 	const char *line;
 	size_t len;
+	bool got = false;
 	for (;;) {
 		ssize_t n = lines_fill(&d->out, d->conn.out_fd);
 		while (lines_next(&d->out, &line, &len) > 0)
 			on_connector_line(d, line, len);
 		if (n == -EAGAIN)
-			return;
+			return got;
+		got = true;
 		if (n == -E2BIG) {
 			dest_fail(d, EXIT_FAILED, "%s printed a line longer than %lu bytes",
 				  d->conn.name, d->cfg->max_line);
@@ -411,7 +424,7 @@ static void drain_connector_output(struct destination *d)
 		}
 		close(d->conn.out_fd);
 		d->conn.out_fd = -1;
-		return;
+		return false;
 	}
 }
 
@@ -636,7 +649,8 @@ static void dest_loop(struct destination *d)
 			i_ctl = np;
 			p[np++] = (struct pollfd){ .fd = d->ctl.fd, .events = POLLIN };
 		}
-		if (d->conn.out_fd >= 0) {
+		int64_t now_u = now_us();
+		if (d->conn.out_fd >= 0 && now_u >= d->out_rest_until) {
 			i_out = np;
 			p[np++] = (struct pollfd){ .fd = d->conn.out_fd, .events = POLLIN };
 		}
@@ -655,7 +669,12 @@ static void dest_loop(struct destination *d)
 		int ht = d->http.fd >= 0 ? httpd_timeout(&d->http) : -1;
 		if (ht >= 0 && ht < timeout)
 			timeout = ht;
-		if (poll(p, (nfds_t)np, timeout) < 0 && errno != EINTR)
+		struct timespec ts = { .tv_sec = timeout / 1000,
+				       .tv_nsec = (long)(timeout % 1000) * 1000000 };
+		if (d->conn.out_fd >= 0 && i_out < 0 &&
+		    d->out_rest_until - now_u < (int64_t)timeout * 1000)
+			ts = (struct timespec){ 0, (long)(d->out_rest_until - now_u) * 1000 };
+		if (ppoll(p, (nfds_t)np, &ts, NULL) < 0 && errno != EINTR)
 			break;
 		if (d->http.fd >= 0)
 			httpd_handle(&d->http, p + i_http, nhttp > 0 ? nhttp : 0, serve_metrics, d);
@@ -678,8 +697,8 @@ static void dest_loop(struct destination *d)
 		/* notes before the states they describe */
 		if (i_ctl >= 0 && p[i_ctl].revents)
 			on_control(d);
-		if (i_out >= 0 && p[i_out].revents)
-			drain_connector_output(d);
+		if (i_out >= 0 && p[i_out].revents && drain_connector_output(d))
+			d->out_rest_until = now_us() + OUT_REST_US;
 		if (i_err >= 0 && p[i_err].revents)
 			runtime_drain_stderr(&d->conn, &d->errbuf);
 		if (p[1].revents)

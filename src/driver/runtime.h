@@ -21,6 +21,7 @@ int runtime_signals(void);
 int runtime_read_signal(int sfd);
 
 int64_t now_ms(void);           /* monotonic */
+int64_t now_us(void);           /* monotonic */
 int64_t wall_ms(void);          /* Unix epoch */
 /* ISO 8601 UTC string for epoch ms, as a new json string. */
 json_t *json_time(int64_t epoch_ms);

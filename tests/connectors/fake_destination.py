@@ -17,6 +17,9 @@
   hang_after_records  stop reading (stdin stays open) after this many records
   close_after_records close stdin after this many records, then sleep forever
   reorder_states      echo states pairwise swapped (the older one last)
+  echo_records        print every record back as a RECORD of stream "dry_run",
+                      one flushed write per line (as the Faros destination's
+                      dry run does)
   unknown_state_stream after each state, also echo a STATE for this stream
                       (not in the catalog)
   ignore_sigterm      ignore SIGTERM (only SIGKILL stops it)
@@ -87,6 +90,9 @@ for line in sys.stdin:
         records += 1
         if out:
             out.write(json.dumps(msg["record"]["data"]) + "\n")
+        if cfg.get("echo_records"):
+            print(json.dumps({"type": "RECORD", "record": dict(msg["record"], stream="dry_run")}))
+            sys.stdout.flush()
         if cfg.get("sleep_per_record") and records <= cfg.get("sleep_records", records):
             time.sleep(cfg["sleep_per_record"])
         if cfg.get("hang_after_records") and records >= cfg["hang_after_records"]:

@@ -39,6 +39,23 @@ eq "a RECORD of a stream not in the catalog: exit 1" 1 "$rc"
 check "the reason names the stream and the catalog" grep -q "stream 'ghost', which is not in the configured catalog" "$T/run.log"
 check "no process left" no_leftover_processes
 
+# a destination that prints every record back (Faros's dry run does): its
+# records are news for the debug log only, and its states still commit
+rm -rf "$STORE" "$OUT"
+dest_config "{\"output\":\"$OUT\",\"echo_records\":true}"
+source_config '{"streams":{"users":300},"state_every":100}'
+run_repl
+eq "an echoing destination: run exits 0" 0 "$rc"
+eq "all 300 records delivered" 300 "$(records_out)"
+eq "its last state committed" 300 "$(state_json '.state[0].stream.stream_state.cursor')"
+eq "records committed" 300 "$(last_run .records_committed)"
+eq "echoed records are not logged at info" 0 "$(grep -c '"stream": "dry_run"' "$T/run.log")"
+rm -rf "$STORE" "$OUT"
+run_repl --log-level debug
+eq "echoed records, debug: run exits 0" 0 "$rc"
+eq "each echoed record is logged at debug" 300 "$(grep -c 'DEBUG.*destination-connector: .*"stream": "dry_run"' "$T/run.log")"
+dest_config "{\"output\":\"$OUT\",\"stdin_log\":\"$T/stdin.log\"}"
+
 # a 30 MiB record passes; a line over --max-line-bytes fails with a message
 rm -rf "$STORE" "$OUT"
 source_config '{"streams":{"users":1},"big_record":31457280}'
