@@ -128,17 +128,29 @@ static int scan_states(const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Reads land where the stream position says: buffer offset = bytes read so
+ * far, modulo a page.  The kernel's copy out of a pipe page into a
+ * destination a few bytes past the source's page offset runs three times
+ * slower on these AMD hosts (0.8 s/GiB instead of 0.25: stores alias the
+ * next loads); a writer fills pipe pages from the stream's page offsets,
+ * so keeping them equal avoids that.  The partial last line moves down to
+ * its own stream offset for the same reason.
+ */
+#define PAGE ((size_t)4096)
+
 static int write_fast(void)
 {
-	size_t cap = READ_SIZE, len = 0;
-	char *buf = malloc(cap + 1), *nl;
+	size_t cap = READ_SIZE + PAGE, off = 0, len = 0;
+	uint64_t total = 0;
+	char *buf = aligned_alloc(PAGE, cap), *nl;
 	ssize_t n;
 	int r = 0;
 
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		if (len == cap) {
+		if (off + len == cap) {
 			/* one line fills the buffer: grow it, up to the line limit */
 			char *p;
 
@@ -146,15 +158,17 @@ static int write_fast(void)
 				r = ck_fail("an input line is longer than %zu bytes", CK_LINE_MAX);
 				break;
 			}
-			p = realloc(buf, 2 * cap + 1);
+			p = aligned_alloc(PAGE, 2 * cap);
 			if (!p) {
 				r = -ENOMEM;
 				break;
 			}
+			memcpy(p + off, buf + off, len);
+			free(buf);
 			buf = p;
 			cap *= 2;
 		}
-		n = read(STDIN_FILENO, buf + len, cap - len);
+		n = read(STDIN_FILENO, buf + off + len, cap - off - len);
 		if (n < 0) {
 			if (errno == EINTR && !ck_terminated())
 				continue;
@@ -163,18 +177,20 @@ static int write_fast(void)
 		}
 		if (n == 0) {
 			/* a last line without a newline */
-			r = len ? scan_states(buf, len) : 0;
+			r = len ? scan_states(buf + off, len) : 0;
 			break;
 		}
+		total += (uint64_t)n;
 		len += (size_t)n;
-		nl = memrchr(buf + len - (size_t)n, '\n', (size_t)n);
+		nl = memrchr(buf + off + len - (size_t)n, '\n', (size_t)n);
 		if (!nl)
 			continue;
-		if ((r = scan_states(buf, (size_t)(nl + 1 - buf))) < 0)
+		if ((r = scan_states(buf + off, (size_t)(nl + 1 - (buf + off)))) < 0)
 			break;
-		/* keep the partial last line (usually short) */
-		len -= (size_t)(nl + 1 - buf);
-		memmove(buf, nl + 1, len);
+		/* keep the partial last line (usually short) at its stream offset */
+		len = (size_t)(buf + off + len - (nl + 1));
+		off = (size_t)((total - len) % PAGE);
+		memmove(buf + off, nl + 1, len);
 	}
 	free(buf);
 	return r;
