@@ -204,7 +204,9 @@ def v_roles(s):
         sys_ = role_m["sys"] - m[conn]["sys"]
         out[role] = {"user_s": user, "sys_s": sys_, "cpu_s_per_gib": (user + sys_) / gib,
                      "peak_rss_mib": role_m["hwm_kib"] / 1024.0,
-                     "connector_cpu_s": m[conn]["user"] + m[conn]["sys"]}
+                     "connector_cpu_s": m[conn]["user"] + m[conn]["sys"],
+                     # cross-check: the role's own threads, read directly
+                     "self_cpu_s_per_gib": (role_m["self_user"] + role_m["self_sys"]) / gib}
     out["cpu_s_per_gib"] = out["source"]["cpu_s_per_gib"] + out["destination"]["cpu_s_per_gib"]
     return out
 
@@ -243,6 +245,8 @@ def throughput(work):
         "total": summary([r["cpu_s_per_gib"] for r in d]),
         "source_role": summary([r["source"]["cpu_s_per_gib"] for r in d]),
         "destination_role": summary([r["destination"]["cpu_s_per_gib"] for r in d]),
+        "total_self": summary([(r["source"]["self_cpu_s_per_gib"] + r["destination"]["self_cpu_s_per_gib"])
+                               for r in d]),
         "source_role_user_s": summary([r["source"]["user_s"] for r in d]),
         "source_role_sys_s": summary([r["source"]["sys_s"] for r in d]),
     }

@@ -7,6 +7,10 @@
  *   maxrss_kib    wait4's peak RSS: the largest of CMD and its descendants
  *   hwm_kib       CMD's own peak RSS (VmHWM of its /proc status, sampled
  *                 every 10 ms while it runs; -n: not sampled, 0)
+ *   self_user, self_sys
+ *                 CPU seconds of CMD's own threads, children excluded (its
+ *                 /proc stat read while it is a zombie, in clock ticks;
+ *                 -n: not read, -1)
  *   wall          seconds
  */
 #include <errno.h>
@@ -35,6 +39,29 @@ static long read_hwm(pid_t pid)
 	return kib;
 }
 
+/* utime and stime of a zombie's /proc stat, in seconds; -1 when unreadable */
+static void read_self(pid_t pid, double *user, double *sys)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+
+	*user = *sys = -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* after "(comm)": state is field 3, utime and stime are 14 and 15 */
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return;
+	*user = (double)ut / (double)sysconf(_SC_CLK_TCK);
+	*sys = (double)st / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -54,7 +81,8 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	struct sigaction sa;
 	long hwm = 0, h;
-	double t0;
+	double t0, self_user = -1, self_sys = -1;
+	siginfo_t si;
 	pid_t pid, w;
 	FILE *out;
 
@@ -85,7 +113,14 @@ int main(int argc, char **argv)
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	for (;;) {
-		w = wait4(pid, &status, sample ? WNOHANG : 0, &ru);
+		if (sample) {
+			/* exited: read its own times while it is a zombie */
+			si.si_pid = 0;
+			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == pid)
+				read_self(pid, &self_user, &self_sys);
+		}
+		w = wait4(pid, &status, sample && self_user < 0 ? WNOHANG : 0, &ru);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
@@ -100,10 +135,12 @@ int main(int argc, char **argv)
 	}
 	out = fopen(argv[arg], "we");
 	if (!out || fprintf(out, "{\"user\":%.6f,\"sys\":%.6f,\"maxrss_kib\":%ld,"
-			    "\"hwm_kib\":%ld,\"wall\":%.6f,\"status\":%d}\n",
+			    "\"hwm_kib\":%ld,\"self_user\":%.2f,\"self_sys\":%.2f,"
+			    "\"wall\":%.6f,\"status\":%d}\n",
 			    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 			    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
-			    ru.ru_maxrss, hwm, now() - t0, status) < 0 || fclose(out) != 0) {
+			    ru.ru_maxrss, hwm, self_user, self_sys, now() - t0, status) < 0 ||
+	    fclose(out) != 0) {
 		fprintf(stderr, "proctime: %s: %s\n", argv[arg], strerror(errno));
 		return 125;
 	}
