@@ -190,8 +190,9 @@ static void relay_keep(struct relay *r, size_t start, size_t len)
  * anything else to the handler.  framed: the line's scan when
  * ab_scan_frame() found it, else NULL and it is scanned here.
  */
-static int relay_line(struct relay *r, size_t start, size_t len,
-		      const struct ab_scan *framed)
+static inline __attribute__((always_inline))
+int relay_line(struct relay *r, size_t start, size_t len,
+	       const struct ab_scan *framed)
 {
 	const char *line = r->buf + start;
 	struct ab_scan own;

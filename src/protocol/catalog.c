@@ -95,63 +95,23 @@ void catalog_release(struct catalog *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static inline uint64_t load8(const char *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/*
- * a[0..n) == b[0..n), inline: this runs once per record, and a static libc's
- * memcmp may go byte by byte.  Words of 8, the last one overlapping.
- */
-static inline bool bytes_eq(const char *a, const char *b, size_t n)
-{
-	if (n < 8) {
-		for (size_t i = 0; i < n; i++)
-			if (a[i] != b[i])
-				return false;
-		return true;
-	}
-	for (size_t i = 0; i + 8 < n; i += 8)
-		if (load8(a + i) != load8(b + i))
-			return false;
-	return load8(a + n - 8) == load8(b + n - 8);
-}
-
-static inline bool name_eq(const struct catalog_stream *s, const char *name, size_t len)
-{
-	return s->name_len == len && bytes_eq(s->name, name, len);
-}
-
-static inline bool stream_matches(const struct catalog_stream *s, const char *name,
-				  size_t name_len, const char *ns, size_t ns_len)
-{
-	if (!name_eq(s, name, name_len))
-		return false;
-	if (!ns)
-		return s->ns == NULL;
-	return s->ns && s->ns_len == ns_len && bytes_eq(s->ns, ns, ns_len);
-}
-
-long catalog_find(struct catalog *c, const char *name, size_t name_len,
-		  const char *ns, size_t ns_len)
+long catalog_find_slow(struct catalog *c, const char *name, size_t name_len,
+		       const char *ns, size_t ns_len)
 {
 	if (c->n == 0)
 		return -1;
-	if (stream_matches(&c->streams[c->last], name, name_len, ns, ns_len))
+	if (catalog_stream_is(&c->streams[c->last], name, name_len, ns, ns_len))
 		return (long)c->last;
 	long by_name = -1;
 	int name_hits = 0;
 	size_t h = hash_bytes(name, name_len) & (c->nslots - 1);
 	for (; c->slots[h]; h = (h + 1) & (c->nslots - 1)) {
 		size_t i = c->slots[h] - 1;
-		if (stream_matches(&c->streams[i], name, name_len, ns, ns_len)) {
+		if (catalog_stream_is(&c->streams[i], name, name_len, ns, ns_len)) {
 			c->last = i;
 			return (long)i;
 		}
-		if (!ns && name_eq(&c->streams[i], name, name_len)) {
+		if (!ns && catalog_name_is(&c->streams[i], name, name_len)) {
 			by_name = (long)i;
 			name_hits++;
 		}
