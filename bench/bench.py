@@ -149,19 +149,26 @@ def check_history(setup, records, what):
 
 # --- throughput variants ------------------------------------------------------
 
+def timed(s, cmd, what, err):
+    """Wall time, and the CPU seconds of cmd and all its processes."""
+    usage = os.path.join(s.dir, "usage.json")
+    wall = run_checked([PROCTIME, "-n", usage, *cmd], what, os.path.join(s.dir, err))
+    u = read_json(usage)
+    return {"wall": wall, "cpu_s": u["user"] + u["sys"]}
+
+
 def v_driver(s):
     s.fresh_store()
-    wall = run_checked([DRIVER, "run", *s.common(), "--source-entrypoint", GEN,
-                        "--destination-entrypoint", DEVNULL],
-                       "driver run", os.path.join(s.dir, "driver.err"))
+    r = timed(s, [DRIVER, "run", *s.common(), "--source-entrypoint", GEN,
+                  "--destination-entrypoint", DEVNULL], "driver run", "driver.err")
     check_history(s, s.records, "driver run")
-    return {"wall": wall}
+    return r
 
 
 def shell(s, middle):
     gen = f"'{GEN}' read --config '{s.src_cfg}' --catalog '{s.cat}'"
     script = "set -o pipefail; " + " | ".join([gen, *middle, "cat > /dev/null"])
-    return {"wall": run_checked(["bash", "-c", script], "pipeline", os.path.join(s.dir, "pipe.err"))}
+    return timed(s, ["bash", "-c", script], "pipeline", "pipe.err")
 
 
 def v_shell(s):
@@ -211,15 +218,26 @@ def v_roles(s):
     return out
 
 
-VARIANTS = [("a_driver", v_driver), ("b_shell", v_shell), ("c_relay", v_relay), ("d_roles", v_roles)]
+def v_rare(s):
+    """As a, with one STATE at the end instead of one every STATE_EVERY
+    records: a/e is what checkpointing costs in throughput."""
+    return v_driver(s.rare)
+
+
+VARIANTS = [("a_driver", v_driver), ("b_shell", v_shell), ("c_relay", v_relay), ("d_roles", v_roles),
+            ("e_rare_states", v_rare)]
 
 
 def throughput(work):
     src = {"records": RECORDS, "record_size": RECORD_SIZE, "state_every": STATE_EVERY,
            "pipe_size": PIPE_SIZE}
     s = Setup(work, "throughput", src, {}, catalog(["stream_0"]))
+    s.rare = Setup(work, "throughput-rare", dict(src, state_every=RECORDS), {}, catalog(["stream_0"]))
     # warm up (page cache, binaries) on a small run of each variant
-    warm = Setup(work, "warmup", dict(src, records=min(RECORDS, 100000)), {}, catalog(["stream_0"]))
+    small = min(RECORDS, 100000)
+    warm = Setup(work, "warmup", dict(src, records=small), {}, catalog(["stream_0"]))
+    warm.rare = Setup(work, "warmup-rare", dict(src, records=small, state_every=small), {},
+                      catalog(["stream_0"]))
     for _, fn in VARIANTS:
         fn(warm)
     runs = {name: [] for name, _ in VARIANTS}
@@ -235,9 +253,13 @@ def throughput(work):
     res = {"variants": {}, "ratios": {}, "runs": runs}
     for name, rs in runs.items():
         res["variants"][name] = {"gbps": summary([r["gbps"] for r in rs]),
+                                 # every process of the variant: what 2 cores must fit
+                                 "cpu_s_per_gib": summary([r["cpu_s"] / (s.bytes / GIB) for r in rs
+                                                           if "cpu_s" in r]),
                                  "records_per_s": summary([r["records_per_s"] for r in rs]),
                                  "wall_s": summary([r["wall"] for r in rs])}
-    for a, b in (("a_driver", "b_shell"), ("a_driver", "c_relay"), ("d_roles", "c_relay")):
+    for a, b in (("a_driver", "b_shell"), ("a_driver", "c_relay"), ("d_roles", "c_relay"),
+                 ("a_driver", "e_rare_states")):
         ratios = [x["gbps"] / y["gbps"] for x, y in zip(runs[a], runs[b])]
         res["ratios"][f"{a[0]}/{b[0]}"] = dict(summary(ratios), per_rep=ratios)
     d = runs["d_roles"]
@@ -465,13 +487,15 @@ def markdown(res):
          f"{res['host'].get('loadavg_at_start', 0):.1f} at start, {res['host'].get('loadavg_at_end', 0):.1f} at end. "
          "Medians [min-max]."]
     if t:
-        L += ["", "| variant | GB/s | records/s |", "|---|---|---|"]
+        L += ["", "| variant | GB/s | records/s | CPU s/GiB, all its processes |", "|---|---|---|---|"]
     names = {"a_driver": "a: driver `run`", "b_shell": "b: shell pipe `| cat`",
-             "c_relay": "c: relay (ceiling)", "d_roles": "d: driver roles (measured)"}
+             "c_relay": "c: relay (ceiling)", "d_roles": "d: driver roles (measured)",
+             "e_rare_states": "e: as a, one STATE at the end"}
     for k, v in t.get("variants", {}).items():
-        g, r = v["gbps"], v["records_per_s"]
+        g, r, c = v["gbps"], v["records_per_s"], v.get("cpu_s_per_gib") or {}
         L.append(f"| {names.get(k, k)} | {fmt(g['median'], 3)} [{fmt(g['min'], 3)}-{fmt(g['max'], 3)}] | "
-                 f"{r['median'] / 1e6:.2f} M [{r['min'] / 1e6:.2f}-{r['max'] / 1e6:.2f}] |")
+                 f"{r['median'] / 1e6:.2f} M [{r['min'] / 1e6:.2f}-{r['max'] / 1e6:.2f}] | "
+                 f"{fmt(c.get('median'))} |")
     if t:
         L += ["", "| ratio (throughput, per repetition) | median | min-max |", "|---|---|---|"]
     for k, v in t.get("ratios", {}).items():
@@ -544,19 +568,17 @@ def main():
     if bad:
         raise SystemExit(f"bench: BENCH_ONLY: unknown section(s) {' '.join(sorted(bad))}; "
                          f"choose from {' '.join(SECTIONS)}")
+    steps = {"throughput": (f"throughput, {REPS} x {RECORDS * RECORD_SIZE / GIB:.2f} GiB per variant",
+                            throughput),
+             "checkpoint": ("checkpoint latency", checkpoint),
+             "startup": (f"start-up, {STARTUP_RUNS} runs", startup),
+             "faros": ("Faros destination", faros)}
     try:
-        if "throughput" in ONLY:
-            log(f"bench: throughput, {REPS} x {RECORDS * RECORD_SIZE / GIB:.2f} GiB per variant")
-            res["throughput"] = throughput(work)
-        if "checkpoint" in ONLY:
-            log("bench: checkpoint latency")
-            res["checkpoint"] = checkpoint(work)
-        if "startup" in ONLY:
-            log(f"bench: start-up, {STARTUP_RUNS} runs")
-            res["startup"] = startup(work)
-        if "faros" in ONLY:
-            log("bench: Faros destination")
-            res["faros"] = faros(work)
+        for name in SECTIONS:
+            if name in ONLY:
+                what, fn = steps[name]
+                log(f"bench: {what}")
+                res[name] = fn(work)
     finally:
         if os.environ.get("BENCH_KEEP") != "1":
             shutil.rmtree(work, ignore_errors=True)
