@@ -243,6 +243,8 @@ static bool state_streams_known(struct destination *d, const json_t *state)
 	return ok;
 }
 
+static void on_control(struct destination *d);
+
 static void commit_state(struct destination *d, const json_t *state)
 {
 	struct ab_error err = { 0 };
@@ -255,6 +257,12 @@ static void commit_state(struct destination *d, const json_t *state)
 	}
 	fingerprint_text(state, fps);
 	json_t *note = match_note(d, fps, &idx);
+	if (!note && d->ctl.fd >= 0) {
+		/* the source sends a state's note before its bytes, but the echo
+		 * can be read in the same batch as earlier ones, before the note */
+		on_control(d);
+		note = match_note(d, fps, &idx);
+	}
 	if (!note && json_object_get(d->settled, fps)) {
 		/* an echo of a state already passed: committing it would go back */
 		log_warn("the destination emitted an earlier state again, after a later one: ignored");

@@ -270,6 +270,18 @@ check "the destination's counts were logged by the driver" \
 	grep -q 'record counts: {"total":10000,"invalid":0,"streams":{"stream_0":5000,"stream_1":5000}}' "$T/drv.err"
 check "state.json holds cursor 5000 for both streams" \
 	jqe '[.state[].stream.stream_state.cursor] == [5000,5000]' "$T/store/b/state.json"
+# a state every 20 records: the destination echoes states faster than the
+# driver reads the source's notes about them; every one must still find its
+# note (it once read the echo first, warned, and lost the record counts)
+rm -rf "$T/store"
+echo '{"streams":1,"records":200000,"state_every":20}' >"$T/sec/source-file.json"
+echo '{}' >"$T/sec/destination-file.json"
+run_driver; rc=$?
+check "10000 states in a run: exit 0, all 200000 records counted as committed" \
+	jqe -s --argjson rc $rc '$rc == 0 and (last | .records_committed == 200000 and .state_commits == 10000)' \
+	"$T/store/b/history.jsonl"
+check "... and no state committed without its note" \
+	test "$(grep -c 'did not send in this form' "$T/drv.err")" -eq 0
 # a failure after a committed state, then an incremental resume
 rm -rf "$T/store"
 echo '{"streams":1,"records":5000,"state_every":1000,"fail_after":2500,"trace_error":"injected failure"}' >"$T/sec/source-file.json"
