@@ -100,8 +100,6 @@ long catalog_find_slow(struct catalog *c, const char *name, size_t name_len,
 {
 	if (c->n == 0)
 		return -1;
-	if (catalog_stream_is(&c->streams[c->last], name, name_len, ns, ns_len))
-		return (long)c->last;
 	long by_name = -1;
 	int name_hits = 0;
 	size_t h = hash_bytes(name, name_len) & (c->nslots - 1);

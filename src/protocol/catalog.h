@@ -80,6 +80,7 @@ static inline bool catalog_stream_is(const struct catalog_stream *s, const char 
 	return s->ns && s->ns_len == ns_len && catalog_bytes_eq(s->ns, ns, ns_len);
 }
 
+/* catalog_find() past the last hit: the hash lookup. */
 long catalog_find_slow(struct catalog *c, const char *name, size_t name_len,
 		       const char *ns, size_t ns_len);
 
