@@ -256,11 +256,16 @@ mkdir -p "$T/sec" "$T/store"
 echo '{"streams":2,"records":5000,"state_every":1000}' >"$T/sec/source-file.json"
 echo '{"expect_records":10000}' >"$T/sec/destination-file.json"
 cp "$T/cat-inc.json" "$T/sec/catalog-file.json"
+# run_driver: one `run` of replication b; sets rc
 run_driver() {
 	"$DRIVER" run --replication b --secrets-dir "$T/sec" --store-path "$T/store" \
 		--source-entrypoint "$SRC" --destination-entrypoint "$DST" >"$T/drv.out" 2>"$T/drv.err"
+	rc=$?
 }
-run_driver; rc=$?
+# last_run_is DESCRIPTION JQ: JQ (with $rc, the exit code) holds for the runs
+# in history.jsonl
+last_run_is() { check "$1" jqe -s --argjson rc "$rc" "$2" "$T/store/b/history.jsonl"; }
+run_driver
 check "driver run: exit 0" test $rc -eq 0
 check "history.jsonl: succeeded, 5000 records emitted and committed per stream" \
 	jqe -s 'last | .outcome == "succeeded" and .records_emitted == 10000 and .records_committed == 10000 and
@@ -276,10 +281,9 @@ check "state.json holds cursor 5000 for both streams" \
 rm -rf "$T/store"
 echo '{"streams":1,"records":200000,"state_every":20}' >"$T/sec/source-file.json"
 echo '{}' >"$T/sec/destination-file.json"
-run_driver; rc=$?
-check "10000 states in a run: exit 0, all 200000 records counted as committed" \
-	jqe -s --argjson rc $rc '$rc == 0 and (last | .records_committed == 200000 and .state_commits == 10000)' \
-	"$T/store/b/history.jsonl"
+run_driver
+last_run_is "10000 states in a run: exit 0, all 200000 records counted as committed" \
+	'$rc == 0 and (last | .records_committed == 200000 and .state_commits == 10000)'
 check "... and no state committed without its note" \
 	test "$(grep -c 'did not send in this form' "$T/drv.err")" -eq 0
 # a failure after a committed state, then an incremental resume
@@ -287,26 +291,23 @@ rm -rf "$T/store"
 echo '{"streams":1,"records":5000,"state_every":1000,"fail_after":2500,"trace_error":"injected failure"}' >"$T/sec/source-file.json"
 echo '{"validate":true}' >"$T/sec/destination-file.json"
 catalog stream_0:incremental >"$T/sec/catalog-file.json"
-run_driver; rc=$?
-check "driver run with fail_after: exit 1, failure reason from the TRACE ERROR" \
-	jqe -s --argjson rc $rc '$rc == 1 and (last | .outcome == "failed" and (.failure_reason | test("injected failure")))' \
-	"$T/store/b/history.jsonl"
+run_driver
+last_run_is "driver run with fail_after: exit 1, failure reason from the TRACE ERROR" \
+	'$rc == 1 and (last | .outcome == "failed" and (.failure_reason | test("injected failure")))'
 check "the last state before the failure (cursor 2000) is committed" \
 	jqe '[.state[].stream.stream_state.cursor] == [2000]' "$T/store/b/state.json"
 echo '{"streams":1,"records":5000,"state_every":1000}' >"$T/sec/source-file.json"
 echo '{"expect_records":3000}' >"$T/sec/destination-file.json"
-run_driver; rc=$?
-check "the next run resumes from cursor 2000: 3000 records, exit 0" \
-	jqe -s --argjson rc $rc '$rc == 0 and (last | .outcome == "succeeded" and .records_committed == 3000)' \
-	"$T/store/b/history.jsonl"
+run_driver
+last_run_is "the next run resumes from cursor 2000: 3000 records, exit 0" \
+	'$rc == 0 and (last | .outcome == "succeeded" and .records_committed == 3000)'
 check "state.json ends at cursor 5000" jqe '[.state[].stream.stream_state.cursor] == [5000]' "$T/store/b/state.json"
 echo '{"records":100,"garbage_every":10}' >"$T/sec/source-file.json"
 echo '{"expect_records":100}' >"$T/sec/destination-file.json"
 catalog stream_0:full_refresh >"$T/sec/catalog-file.json"
-run_driver; rc=$?
-check "garbage lines are dropped by the driver (the destination sees 100 valid records)" \
-	jqe -s --argjson rc $rc '$rc == 0 and (last | .outcome == "succeeded" and .invalid_lines == 10 and .records_committed == 100)' \
-	"$T/store/b/history.jsonl"
+run_driver
+last_run_is "garbage lines are dropped by the driver (the destination sees 100 valid records)" \
+	'$rc == 0 and (last | .outcome == "succeeded" and .invalid_lines == 10 and .records_committed == 100)'
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

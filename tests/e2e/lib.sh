@@ -12,7 +12,7 @@ OUT=$T/out.jsonl
 mkdir -p "$SECRETS" "$T/tmp"
 # temp files of the driver (input state, private pipes) land here too
 export TMPDIR=$T/tmp
-n=0 nfail=0
+. "$TOP/tests/tap.sh"
 unset AIRBYTE_ENTRYPOINT AIRBYTE_SOURCE_ENTRYPOINT AIRBYTE_DESTINATION_ENTRYPOINT
 
 cleanup() {
@@ -21,19 +21,6 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n - $1"; }
-# check DESCRIPTION COMMAND...: passes when the command succeeds
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-eq() { # eq DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
-}
-done_testing() { echo "# $n checks, $nfail failed"; [ "$nfail" -eq 0 ]; }
 
 # catalog STREAM...: a configured catalog with these streams (incremental, append)
 catalog() {

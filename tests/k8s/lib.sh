@@ -1,14 +1,14 @@
 # shellcheck shell=bash disable=SC2034
 # Shared helpers of the Kubernetes tests (sourced): a real control plane in a
-# temp directory (tests/k8s/cluster.sh), stopped on exit, and TAP helpers
-# like tests/e2e/lib.sh (ok / not_ok / check / eq / done_testing).
+# temp directory (tests/k8s/cluster.sh), stopped on exit, the TAP helpers of
+# tests/tap.sh, and helpers to read and wait for objects.
 set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SEED=${SEED:-$TOP/../shared/seed-examples}
 [ -d "$SEED" ] || SEED=/work/shared/seed-examples
 DEPLOY=$TOP/deploy/k8s
 T=$(mktemp -d /tmp/abk8s.XXXXXX)
-n=0 nfail=0
+. "$TOP/tests/tap.sh"
 
 cleanup() {
 	"$TOP/tests/k8s/cluster.sh" stop "$T/cluster" >/dev/null 2>&1
@@ -18,20 +18,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); nfail=$((nfail + 1)); echo "not ok $n - $1"; }
-# check DESCRIPTION COMMAND...: passes when the command succeeds; its output
-# is shown (as TAP comments) only when the check fails
-check() {
-	local d=$1
-	shift
-	if "$@" >"$T/check.out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/#   /' "$T/check.out" | tail -n 20; fi
-}
-check_fails() { # check_fails DESCRIPTION COMMAND...: passes when the command fails
-	local d=$1
-	shift
-	if "$@" >"$T/check.out" 2>&1; then not_ok "$d"; sed 's/^/#   /' "$T/check.out" | tail -n 20; else ok "$d"; fi
-}
 # all_of "CMD ARGS" ...: every command (a simple word list, no quoting) succeeds
 all_of() {
 	local c
@@ -40,11 +26,6 @@ all_of() {
 		$c || return 1
 	done
 }
-eq() { # eq DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
-}
-done_testing() { echo "# $n checks, $nfail failed"; [ "$nfail" -eq 0 ]; }
-
 # start_cluster: start it, load DIR/env (KUBECONFIG, KUBE_SERVER, KUBE_TOKEN,
 # KUBE_CA, KUBECTL, KUBE_OPERATOR_TOKEN, ...); bails out when it cannot start
 start_cluster() {
