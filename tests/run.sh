@@ -12,6 +12,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export TOP=$top
+. tests/tap.sh # show_failed_log
 passed=0 failed=0 failures=()
 e2e_only=0 filter="" quick=0
 for a in "$@"; do
@@ -86,7 +87,7 @@ suite() { # name, timeout, command...
 	start=$(date +%s)
 	timeout "$limit" "$@" >"$log/$name" 2>&1
 	local rc=$?
-	grep -q '^not ok' "$log/$name" || [ $rc -ne 0 ] && sed 's/^/#   /' "$log/$name" | tail -80
+	grep -q '^not ok' "$log/$name" || [ $rc -ne 0 ] && show_failed_log "$log/$name"
 	grep -E '^(not )?ok ' "$log/$name"
 	grep -E '^# .*(rows/s|MB/s)' "$log/$name" # the scenario's measurements
 	count "$name" "$log/$name" "$rc"

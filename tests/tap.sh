@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# TAP helpers of the end-to-end and Kubernetes tests (sourced after $T, the
-# test's temp dir, is set): ok / not_ok / check / check_fails / eq, and
-# done_testing, whose "# N checks, N failed" line tests/run.sh reads.
+# TAP helpers of the end-to-end and Kubernetes tests (sourced): ok / not_ok /
+# check / check_fails / eq (check needs $T, the test's temp dir), and
+# done_testing, whose "# N checks, N failed" line tests/run.sh reads; and
+# show_failed_log for the runners.
 n=0 nfail=0
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -22,3 +23,11 @@ eq() { # eq DESCRIPTION EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
 }
 done_testing() { echo "# $n checks, $nfail failed"; [ "$nfail" -eq 0 ]; }
+
+# show_failed_log LOG: a failed script's log as TAP comments: every failure
+# or bail-out with the lines after it (its diagnostics), then the log's end
+show_failed_log() {
+	grep -E -A25 '^(#   )*(not ok|Bail out)' "$1" | head -n 200 | sed 's/^/#   /'
+	echo "#   (the last 40 lines:)"
+	tail -n 40 "$1" | sed 's/^/#   /'
+}

@@ -10,6 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 export TOP=$top
+. tests/tap.sh # show_failed_log
 filter=${1:-}
 passed=0 failed=0
 start=$SECONDS
@@ -30,7 +31,7 @@ for t in tests/k8s/t*.sh; do
 	out=$(mktemp)
 	timeout 1200 bash "$t" >"$out" 2>&1
 	rc=$?
-	grep -q '^not ok' "$out" || [ $rc -ne 0 ] && sed 's/^/#   /' "$out" | tail -80
+	grep -q '^not ok' "$out" || [ $rc -ne 0 ] && show_failed_log "$out"
 	grep -E '^(not )?ok |^# [a-z0-9].*(took|conflicts|restarts|seconds)' "$out"
 	p=$(grep -c '^ok ' "$out")
 	f=$(grep -c '^not ok ' "$out")
