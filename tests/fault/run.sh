@@ -127,7 +127,12 @@ signal_one() { # signal_one TERM|INT run|src|dst ITERATION
 			oneof "the source follows with the same outcome" "$src_rc" $((128 + num)) 3 1
 		fi
 	fi
-	inv_history 1 stopped
+	# a destination that timed out waiting for the source records just that
+	if [ "$what" = src ] && [ "${dst_rc:-}" = 3 ]; then
+		inv_history 1 timeout
+	else
+		inv_history 1 stopped
+	fi
 	invariants exact
 }
 if want signals; then
