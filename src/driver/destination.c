@@ -36,10 +36,12 @@
 
 #define STATS_INTERVAL_MS 1000
 /*
- * After reading the connector's output, leave it alone this long: a
- * connector that writes line by line (Faros's dry run echoes every record)
- * otherwise pays a reader wake-up, an IPI on these VMs, in each write.  A
- * STATE is read at most this late; the pipe holds far more meanwhile.
+ * While the connector's output streams in (reads less than two rests
+ * apart), leave it alone this long after each read: a connector that writes
+ * line by line (Faros's dry run echoes every record) otherwise pays a reader
+ * wake-up, an IPI on these VMs, in each write.  A STATE is read at most this
+ * late; the pipe holds far more meanwhile.  Output that comes now and then
+ * (a STATE echoed every few ms) is read at once, without a timer wake-up.
  */
 #define OUT_REST_US 500
 #define PIPE_SIZE (1 << 20)
@@ -73,6 +75,7 @@ struct destination {
 	int source_code;
 	int64_t source_end, term_at, next_stats, exit_seen;
 	int64_t out_rest_until;   /* now_us() before which out_fd is not polled */
+	int64_t out_read_at;      /* now_us() of the last read that got output */
 	int signal;
 	int code;                 /* first failure */
 	char reason[1024];
@@ -332,15 +335,16 @@ static int commit_text(void *ctx, const char *text, size_t len)
 	return store_commit_text(ctx, text, len);
 }
 
-/* States the persister made durable are committed: count them. */
+/*
+ * States the persister made durable are committed: count them.  Called on
+ * every pass of the loop, which does not wake up for this (a wake-up per
+ * commit is an IPI on these VMs): the counts lag by at most a pass, and a
+ * pass comes at least every STATS_INTERVAL_MS, before the stats are saved.
+ */
 static void settle_durable(struct destination *d)
 {
 	int err = 0;
 	uint64_t durable = persister_durable(&d->persist, &err);
-	uint64_t ticks;
-	if (read(d->persist.event_fd, &ticks, sizeof(ticks)) < 0) {
-		/* nothing new: fine */
-	}
 	if (err)
 		dest_fail(d, EXIT_FAILED, "cannot persist the state to '%s': %s; the previous state file is intact",
 			  d->store.state_path, strerror(-err));
@@ -652,10 +656,16 @@ static void dest_loop(struct destination *d)
 		struct pollfd p[5 + HTTPD_MAX_FDS];
 		int np = 0, i_ctl = -1, i_out = -1, i_err = -1;
 		p[np++] = (struct pollfd){ .fd = d->sfd, .events = POLLIN };
-		p[np++] = (struct pollfd){ .fd = d->persist.event_fd, .events = POLLIN };
+		/* While the data flows, the source's messages (a note per state,
+		 * stats, its end) are read on every pass, not each with a wake-up
+		 * of its own: a note is needed only when its echo comes, and a
+		 * pass comes at least every STATS_INTERVAL_MS.  Its hang-up still
+		 * wakes us at once. */
+		bool flowing = d->keeper_fd < 0 && !d->source_done && d->conn.out_fd >= 0;
 		if (d->ctl.fd >= 0) {
 			i_ctl = np;
-			p[np++] = (struct pollfd){ .fd = d->ctl.fd, .events = POLLIN };
+			p[np++] = (struct pollfd){ .fd = d->ctl.fd,
+						   .events = flowing ? POLLRDHUP : POLLIN };
 		}
 		int64_t now_u = now_us();
 		if (d->conn.out_fd >= 0 && now_u >= d->out_rest_until) {
@@ -703,14 +713,17 @@ static void dest_loop(struct destination *d)
 			}
 		}
 		/* notes before the states they describe */
-		if (i_ctl >= 0 && p[i_ctl].revents)
+		if (i_ctl >= 0 && (flowing || p[i_ctl].revents))
 			on_control(d);
-		if (i_out >= 0 && p[i_out].revents && drain_connector_output(d))
-			d->out_rest_until = now_us() + OUT_REST_US;
+		if (i_out >= 0 && p[i_out].revents && drain_connector_output(d)) {
+			int64_t t = now_us();
+			if (t - d->out_read_at < 2 * OUT_REST_US)
+				d->out_rest_until = t + OUT_REST_US;
+			d->out_read_at = t;
+		}
 		if (i_err >= 0 && p[i_err].revents)
 			runtime_drain_stderr(&d->conn, &d->errbuf);
-		if (p[1].revents)
-			settle_durable(d);
+		settle_durable(d);
 		if (!d->conn.exited)
 			child_reap(known, 1);
 		runtime_linger(&d->conn, &d->exit_seen, grace);
@@ -864,7 +877,7 @@ int destination_role(const struct driver_config *cfg)
 {
 	struct destination d = { .cfg = cfg, .listen_fd = -1, .keeper_fd = -1, .lock_fd = -1,
 				 .http = { .fd = -1 },
-				 .ctl = { .fd = -1 }, .persist = { .event_fd = -1 } };
+				 .ctl = { .fd = -1 } };
 	int code;
 
 	d.conn.out_fd = d.conn.err_fd = -1;

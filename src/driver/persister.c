@@ -1,11 +1,7 @@
 #include "driver/persister.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 
 static void *persister_main(void *arg)
 {
@@ -34,10 +30,6 @@ static void *persister_main(void *arg)
 		if (r == 0)
 			p->durable = seq;
 		pthread_cond_broadcast(&p->idle);
-		uint64_t one = 1;
-		if (write(p->event_fd, &one, sizeof(one)) < 0) {
-			/* the counter cannot overflow in practice; nothing to do */
-		}
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -48,12 +40,6 @@ int persister_start(struct persister *p, persister_write_fn write, void *ctx)
 	memset(p, 0, sizeof(*p));
 	p->write = write;
 	p->ctx = ctx;
-	p->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->event_fd < 0) {
-		int r = -errno;
-		persister_stop(p);
-		return r;
-	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	pthread_cond_init(&p->idle, NULL);
@@ -115,8 +101,5 @@ void persister_stop(struct persister *p)
 		p->running = false;
 	}
 	free(p->text);
-	if (p->event_fd >= 0)
-		close(p->event_fd);
 	p->text = NULL;
-	p->event_fd = -1;
 }

@@ -6,7 +6,7 @@
  * (temp file, fsync, rename, fsync dir).  When states arrive faster than
  * the disk takes them, only the latest is written: each one contains all
  * earlier ones.  A state counts as committed only once it is durable; the
- * loop learns that through an eventfd and persister_durable().
+ * loop learns that from persister_durable() (polled, no wake-up).
  */
 #ifndef AB_PERSISTER_H
 #define AB_PERSISTER_H
@@ -30,7 +30,6 @@ struct persister {
 	uint64_t submitted, writing, durable;
 	int error;             /* first write error, -errno */
 	bool stop, running;
-	int event_fd;          /* readable when durable moved */
 };
 
 /* Start the thread; it calls write(ctx, ...) for each document.  0 or -errno. */
