@@ -7,6 +7,9 @@ Variants, alternated within each repetition (the order rotates):
   c  relay     source-e2e-test | bench relay (copies, inspects nothing) | cat > /dev/null
   d  roles     as a, but the two roles started separately under proctime, to
                measure the drivers' own CPU and peak RSS (connectors excluded)
+  e  rare      as a, with one STATE at the end: a/e is what checkpointing costs
+  f  roles on tmpfs  as d, the store on tmpfs: d/f is what the disk's durable
+               writes cost, f/e what the driver's own checkpointing costs
 then: checkpoint latency, start-up overhead, tiny-replication wall time and
 the Faros destination (npm).  Every knob is an environment variable, see
 bench/README.md.  Results: bench/results/<UTC>.json and bench/results/latest.md.
@@ -60,7 +63,9 @@ SECTIONS = ("throughput", "checkpoint", "startup", "faros")
 ONLY = [x for x in os.environ.get("BENCH_ONLY", ",".join(SECTIONS)).replace(",", " ").split() if x]
 NPM_DIR = os.environ.get("BENCH_NPM_DIR") or os.path.join(ROOT, "build", "npm")
 RESULTS = os.environ.get("BENCH_RESULTS_DIR") or os.path.join(ROOT, "bench", "results")
+TMPFS = os.environ.get("BENCH_TMPFS") or "/dev/shm"
 RECORDS = max(1, BYTES // RECORD_SIZE)
+STATES = -(-RECORDS // STATE_EVERY) if STATE_EVERY else 1  # the last one ends the stream
 PIPE_SIZE = 1 << 20
 
 
@@ -212,6 +217,8 @@ def v_roles(s):
         out[role] = {"user_s": user, "sys_s": sys_, "cpu_s_per_gib": (user + sys_) / gib,
                      "peak_rss_mib": role_m["hwm_kib"] / 1024.0,
                      "connector_cpu_s": m[conn]["user"] + m[conn]["sys"],
+                     # the role's sleeps (its threads' voluntary context switches)
+                     "wakeups": role_m["nvcsw"] - m[conn]["nvcsw"],
                      # cross-check: the role's own threads, read directly
                      "self_cpu_s_per_gib": (role_m["self_user"] + role_m["self_sys"]) / gib}
     out["cpu_s_per_gib"] = out["source"]["cpu_s_per_gib"] + out["destination"]["cpu_s_per_gib"]
@@ -224,8 +231,36 @@ def v_rare(s):
     return v_driver(s.rare)
 
 
+def v_roles_tmpfs(s):
+    """As d, the store on tmpfs: the same commits without disk I/O."""
+    return v_roles(s.mem)
+
+
 VARIANTS = [("a_driver", v_driver), ("b_shell", v_shell), ("c_relay", v_relay), ("d_roles", v_roles),
-            ("e_rare_states", v_rare)]
+            ("e_rare_states", v_rare), ("f_roles_tmpfs", v_roles_tmpfs)]
+
+
+def fs_type(path):
+    """The type of the filesystem path is on (the longest mount prefix)."""
+    best, kind = "", None
+    real = os.path.realpath(path)
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            mnt, typ = line.split()[1:3]
+            mnt = mnt.replace("\\040", " ")
+            if (real == mnt or real.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                best, kind = mnt, typ
+    return kind
+
+
+def tmpfs_store_root():
+    """A fresh dir on tmpfs for variant f, or (None, why not)."""
+    if not os.path.isdir(TMPFS):
+        return None, f"{TMPFS} does not exist (BENCH_TMPFS)"
+    kind = fs_type(TMPFS)
+    if kind != "tmpfs":
+        return None, f"{TMPFS} is {kind or 'unknown'}, not tmpfs (BENCH_TMPFS)"
+    return tempfile.mkdtemp(prefix="airbyte-bench.", dir=TMPFS), None
 
 
 def throughput(work):
@@ -233,16 +268,52 @@ def throughput(work):
            "pipe_size": PIPE_SIZE}
     s = Setup(work, "throughput", src, {}, catalog(["stream_0"]))
     s.rare = Setup(work, "throughput-rare", dict(src, state_every=RECORDS), {}, catalog(["stream_0"]))
+    s.mem = Setup(work, "throughput-tmpfs", src, {}, catalog(["stream_0"]))
     # warm up (page cache, binaries) on a small run of each variant
     small = min(RECORDS, 100000)
     warm = Setup(work, "warmup", dict(src, records=small), {}, catalog(["stream_0"]))
     warm.rare = Setup(work, "warmup-rare", dict(src, records=small, state_every=small), {},
                       catalog(["stream_0"]))
-    for _, fn in VARIANTS:
+    warm.mem = Setup(work, "warmup-tmpfs", dict(src, records=small), {}, catalog(["stream_0"]))
+    mem_root, skipped = tmpfs_store_root()
+    variants = [v for v in VARIANTS if v[0] != "f_roles_tmpfs" or mem_root]
+    try:
+        if mem_root:
+            s.mem.store = os.path.join(mem_root, "store")
+            warm.mem.store = os.path.join(mem_root, "warmup-store")
+        else:
+            log(f"bench: variant f skipped: {skipped}")
+        res = throughput_runs(s, warm, variants)
+    finally:
+        if mem_root:
+            shutil.rmtree(mem_root, ignore_errors=True)
+    if skipped:
+        res["f_skipped"] = skipped
+    return res
+
+
+def driver_cpu(d):
+    """Driver CPU s/GiB from runs of v_roles()."""
+    return {
+        "total": summary([r["cpu_s_per_gib"] for r in d]),
+        "source_role": summary([r["source"]["cpu_s_per_gib"] for r in d]),
+        "destination_role": summary([r["destination"]["cpu_s_per_gib"] for r in d]),
+        "total_self": summary([(r["source"]["self_cpu_s_per_gib"] + r["destination"]["self_cpu_s_per_gib"])
+                               for r in d]),
+        "source_role_user_s": summary([r["source"]["user_s"] for r in d]),
+        "source_role_sys_s": summary([r["source"]["sys_s"] for r in d]),
+        "destination_role_wakeups_per_state": summary([r["destination"]["wakeups"] / STATES for r in d]),
+        "source_role_wakeups_per_mib": summary([r["source"]["wakeups"] / (RECORDS * RECORD_SIZE / (1 << 20))
+                                                for r in d]),
+    }
+
+
+def throughput_runs(s, warm, variants):
+    for _, fn in variants:
         fn(warm)
-    runs = {name: [] for name, _ in VARIANTS}
+    runs = {name: [] for name, _ in variants}
     for rep in range(REPS):
-        order = VARIANTS[rep % len(VARIANTS):] + VARIANTS[:rep % len(VARIANTS)]
+        order = variants[rep % len(variants):] + variants[:rep % len(variants)]
         for name, fn in order:
             r = fn(s)
             r["rep"] = rep
@@ -259,19 +330,16 @@ def throughput(work):
                                  "records_per_s": summary([r["records_per_s"] for r in rs]),
                                  "wall_s": summary([r["wall"] for r in rs])}
     for a, b in (("a_driver", "b_shell"), ("a_driver", "c_relay"), ("d_roles", "c_relay"),
-                 ("a_driver", "e_rare_states")):
+                 ("a_driver", "e_rare_states"), ("d_roles", "f_roles_tmpfs"),
+                 ("f_roles_tmpfs", "e_rare_states")):
+        if a not in runs or b not in runs:
+            continue
         ratios = [x["gbps"] / y["gbps"] for x, y in zip(runs[a], runs[b])]
         res["ratios"][f"{a[0]}/{b[0]}"] = dict(summary(ratios), per_rep=ratios)
     d = runs["d_roles"]
-    res["driver_cpu_s_per_gib"] = {
-        "total": summary([r["cpu_s_per_gib"] for r in d]),
-        "source_role": summary([r["source"]["cpu_s_per_gib"] for r in d]),
-        "destination_role": summary([r["destination"]["cpu_s_per_gib"] for r in d]),
-        "total_self": summary([(r["source"]["self_cpu_s_per_gib"] + r["destination"]["self_cpu_s_per_gib"])
-                               for r in d]),
-        "source_role_user_s": summary([r["source"]["user_s"] for r in d]),
-        "source_role_sys_s": summary([r["source"]["sys_s"] for r in d]),
-    }
+    res["driver_cpu_s_per_gib"] = driver_cpu(d)
+    if "f_roles_tmpfs" in runs:
+        res["driver_cpu_s_per_gib_store_on_tmpfs"] = driver_cpu(runs["f_roles_tmpfs"])
     res["driver_peak_rss_mib"] = {
         "source_role": summary([r["source"]["peak_rss_mib"] for r in d]),
         "destination_role": summary([r["destination"]["peak_rss_mib"] for r in d]),
@@ -490,7 +558,8 @@ def markdown(res):
         L += ["", "| variant | GB/s | records/s | CPU s/GiB, all its processes |", "|---|---|---|---|"]
     names = {"a_driver": "a: driver `run`", "b_shell": "b: shell pipe `| cat`",
              "c_relay": "c: relay (ceiling)", "d_roles": "d: driver roles (measured)",
-             "e_rare_states": "e: as a, one STATE at the end"}
+             "e_rare_states": "e: as a, one STATE at the end",
+             "f_roles_tmpfs": "f: as d, the store on tmpfs"}
     for k, v in t.get("variants", {}).items():
         g, r, c = v["gbps"], v["records_per_s"], v.get("cpu_s_per_gib") or {}
         L.append(f"| {names.get(k, k)} | {fmt(g['median'], 3)} [{fmt(g['min'], 3)}-{fmt(g['max'], 3)}] | "
@@ -500,13 +569,21 @@ def markdown(res):
         L += ["", "| ratio (throughput, per repetition) | median | min-max |", "|---|---|---|"]
     for k, v in t.get("ratios", {}).items():
         L.append(f"| {k} | {fmt(v['median'])} | {fmt(v['min'])}-{fmt(v['max'])} |")
+    if t.get("f_skipped"):
+        L += ["", f"Variant f skipped: {t['f_skipped']}."]
     cpu, rss = t.get("driver_cpu_s_per_gib"), t.get("driver_peak_rss_mib")
     if t or res.get("checkpoint") or res.get("startup"):
         L += ["", "| driver cost (connectors excluded) | median [min-max] |", "|---|---|"]
-    if cpu:
-        for k in ("total", "source_role", "destination_role"):
+    for where, cpu in (("", cpu), (", store on tmpfs (f)", t.get("driver_cpu_s_per_gib_store_on_tmpfs"))):
+        for k in ("total", "source_role", "destination_role") if cpu else ():
             c = cpu[k]
-            L.append(f"| CPU s/GiB, {k.replace('_', ' ')} | {fmt(c['median'])} [{fmt(c['min'])}-{fmt(c['max'])}] |")
+            L.append(f"| CPU s/GiB, {k.replace('_', ' ')}{where} | "
+                     f"{fmt(c['median'])} [{fmt(c['min'])}-{fmt(c['max'])}] |")
+        if cpu:
+            c = cpu["destination_role_wakeups_per_state"]
+            L.append(f"| wake-ups (voluntary context switches) per state, destination role{where} | "
+                     f"{fmt(c['median'], 1)} [{fmt(c['min'], 1)}-{fmt(c['max'], 1)}] |")
+    if rss:
         for k in ("source_role", "destination_role"):
             c = rss[k]
             L.append(f"| peak RSS MiB, {k.replace('_', ' ')} | {fmt(c['median'], 1)} [{fmt(c['min'], 1)}-{fmt(c['max'], 1)}] |")
