@@ -656,16 +656,9 @@ static void dest_loop(struct destination *d)
 		struct pollfd p[5 + HTTPD_MAX_FDS];
 		int np = 0, i_ctl = -1, i_out = -1, i_err = -1;
 		p[np++] = (struct pollfd){ .fd = d->sfd, .events = POLLIN };
-		/* While the data flows, the source's messages (a note per state,
-		 * stats, its end) are read on every pass, not each with a wake-up
-		 * of its own: a note is needed only when its echo comes, and a
-		 * pass comes at least every STATS_INTERVAL_MS.  Its hang-up still
-		 * wakes us at once. */
-		bool flowing = d->keeper_fd < 0 && !d->source_done && d->conn.out_fd >= 0;
 		if (d->ctl.fd >= 0) {
 			i_ctl = np;
-			p[np++] = (struct pollfd){ .fd = d->ctl.fd,
-						   .events = flowing ? POLLRDHUP : POLLIN };
+			p[np++] = (struct pollfd){ .fd = d->ctl.fd, .events = POLLIN };
 		}
 		int64_t now_u = now_us();
 		if (d->conn.out_fd >= 0 && now_u >= d->out_rest_until) {
@@ -713,7 +706,7 @@ static void dest_loop(struct destination *d)
 			}
 		}
 		/* notes before the states they describe */
-		if (i_ctl >= 0 && (flowing || p[i_ctl].revents))
+		if (i_ctl >= 0 && p[i_ctl].revents)
 			on_control(d);
 		if (i_out >= 0 && p[i_out].revents && drain_connector_output(d)) {
 			int64_t t = now_us();
