@@ -437,6 +437,12 @@ static void source_loop(struct source *s)
 				relay_scan(&s->relay); /* splice mode: the rest of what was read */
 			if (r < 0 && r != -EAGAIN) {
 				close_fifo(s);
+				/* when the destination driver died, its connector died
+				 * with it: give its socket's end of file a moment to
+				 * arrive, and say that rather than what followed */
+				if (s->ctl.fd >= 0 &&
+				    poll(&(struct pollfd){ .fd = s->ctl.fd, .events = POLLIN }, 1, 100) > 0)
+					source_handle_control(s);
 				source_fail(s, EXIT_FAILED,
 					    "the destination stopped reading its input (%s)", strerror(-r));
 			}
