@@ -94,6 +94,7 @@ suite() { # name, timeout, command...
 	echo "#   $(($(date +%s) - start)) s"
 }
 if [ $quick = 0 ] && [ $e2e_only = 0 ] && [ -z "$filter" ]; then
+	suite bench 300 tests/bench/smoke.sh
 	suite fault 1500 env FAULT_ITERATIONS=5 tests/fault/run.sh
 	suite sanitizers 2400 tests/fault/sanitize.sh
 	suite fuzz 600 env FUZZ_SECONDS=20 tests/fuzz/run.sh --all
