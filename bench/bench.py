@@ -105,12 +105,12 @@ def catalog(names, mode="full_refresh"):
 class Setup:
     """A secrets dir (source-file.json, destination-file.json, catalog-file.json)."""
 
-    def __init__(self, work, name, src_cfg, dst_cfg, cat):
+    def __init__(self, work, name, src_cfg, dst_cfg, cat, store=None):
         self.dir = os.path.join(work, name)
         self.records = src_cfg.get("records", 1000)
         self.bytes = self.records * src_cfg.get("record_size", 200)
         self.secrets = os.path.join(self.dir, "secrets")
-        self.store = os.path.join(self.dir, "store")
+        self.store = store or os.path.join(self.dir, "store")
         self.pipes = os.path.join(self.dir, "pipes")
         os.makedirs(self.secrets, exist_ok=True)
         write_json(os.path.join(self.secrets, "source-file.json"), src_cfg)
@@ -268,19 +268,19 @@ def throughput(work):
            "pipe_size": PIPE_SIZE}
     s = Setup(work, "throughput", src, {}, catalog(["stream_0"]))
     s.rare = Setup(work, "throughput-rare", dict(src, state_every=RECORDS), {}, catalog(["stream_0"]))
-    s.mem = Setup(work, "throughput-tmpfs", src, {}, catalog(["stream_0"]))
     # warm up (page cache, binaries) on a small run of each variant
     small = min(RECORDS, 100000)
     warm = Setup(work, "warmup", dict(src, records=small), {}, catalog(["stream_0"]))
     warm.rare = Setup(work, "warmup-rare", dict(src, records=small, state_every=small), {},
                       catalog(["stream_0"]))
-    warm.mem = Setup(work, "warmup-tmpfs", dict(src, records=small), {}, catalog(["stream_0"]))
     mem_root, skipped = tmpfs_store_root()
     variants = [v for v in VARIANTS if v[0] != "f_roles_tmpfs" or mem_root]
     try:
         if mem_root:
-            s.mem.store = os.path.join(mem_root, "store")
-            warm.mem.store = os.path.join(mem_root, "warmup-store")
+            s.mem = Setup(work, "throughput-tmpfs", src, {}, catalog(["stream_0"]),
+                          store=os.path.join(mem_root, "store"))
+            warm.mem = Setup(work, "warmup-tmpfs", dict(src, records=small), {}, catalog(["stream_0"]),
+                             store=os.path.join(mem_root, "warmup-store"))
         else:
             log(f"bench: variant f skipped: {skipped}")
         res = throughput_runs(s, warm, variants)
@@ -523,9 +523,20 @@ def faros(work):
 
 # --- report ---------------------------------------------------------------------
 
+def source_version():
+    """The commit measured ("+changes" when the tree differs from it), or None."""
+    def git(*args):
+        r = subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+    head = git("rev-parse", "--short", "HEAD")
+    if head and git("status", "--porcelain", "--untracked-files=no", "--", "src", "connectors", "bench"):
+        head += "+changes"
+    return head
+
+
 def host_info(work):
     info = {"nproc": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
-            "loadavg_at_start": os.getloadavg()[0]}
+            "loadavg_at_start": os.getloadavg()[0], "commit": source_version()}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -547,7 +558,7 @@ def fmt(x, p=2):
 def markdown(res):
     t = res.get("throughput", {})
     p = res["params"]
-    L = [f"# Benchmark {res['timestamp']}", "",
+    L = [f"# Benchmark {res['timestamp']}, commit {res['host'].get('commit') or 'unknown'}", "",
          f"{p['reps']} repetitions x {p['bytes'] / GIB:.2f} GiB ({p['records']} records of "
          f"{p['record_size']} B, a STATE every {p['state_every']}), variants alternated; "
          f"host: {res['host'].get('nproc')} cores, {res['host'].get('cpu', '?')}, "

@@ -11,8 +11,8 @@
  *                 CPU seconds of CMD's own threads, children excluded (its
  *                 /proc stat read while it is a zombie, in clock ticks;
  *                 -n: not read, -1)
- *   nvcsw, nivcsw wait4's voluntary (the process slept: mostly wake-ups)
- *                 and involuntary context switches, CMD and descendants
+ *   nvcsw         wait4's voluntary context switches (the process slept:
+ *                 mostly wake-ups), CMD and descendants
  *   wall          seconds
  */
 #include <errno.h>
@@ -138,10 +138,10 @@ int main(int argc, char **argv)
 	out = fopen(argv[arg], "we");
 	if (!out || fprintf(out, "{\"user\":%.6f,\"sys\":%.6f,\"maxrss_kib\":%ld,"
 			    "\"hwm_kib\":%ld,\"self_user\":%.2f,\"self_sys\":%.2f,"
-			    "\"nvcsw\":%ld,\"nivcsw\":%ld,\"wall\":%.6f,\"status\":%d}\n",
+			    "\"nvcsw\":%ld,\"wall\":%.6f,\"status\":%d}\n",
 			    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 			    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
-			    ru.ru_maxrss, hwm, self_user, self_sys, ru.ru_nvcsw, ru.ru_nivcsw,
+			    ru.ru_maxrss, hwm, self_user, self_sys, ru.ru_nvcsw,
 			    now() - t0, status) < 0 ||
 	    fclose(out) != 0) {
 		fprintf(stderr, "proctime: %s: %s\n", argv[arg], strerror(errno));

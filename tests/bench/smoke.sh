@@ -32,6 +32,9 @@ if [ "$shm" != tmpfs ]; then
 	ratios=("${ratios[@]:0:4}")
 	echo "# /dev/shm is $shm here: variant f is expected to be skipped"
 fi
+if head=$(git rev-parse --short HEAD 2>/dev/null); then
+	check "the results name the commit measured" grep -q "^$head" <<<"$(json full '.host.commit')"
+fi
 eq "every variant ran" "$(printf '%s\n' "${variants[@]}" | sort | xargs)" \
 	"$(json full '.throughput.variants | keys[]' | sort | xargs)"
 eq "every ratio is there" "$(printf '%s\n' "${ratios[@]}" | sort | xargs)" \
