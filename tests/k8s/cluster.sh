@@ -371,8 +371,15 @@ start() {
 			return 0
 		fi
 		local logs=("$DIR/etcd.log" "$DIR/kube-apiserver.log" "$DIR/kube-controller-manager.log")
-		if addr_in_use "${logs[@]}" && [ "$attempt" -lt 3 ]; then
-			say "a port was taken meanwhile: retrying with other ports"
+		if [ "$attempt" -lt 3 ]; then
+			# a port taken meanwhile, or (seen in CI, with empty logs) an
+			# etcd that exits at once: both pass with fresh ports
+			if addr_in_use "${logs[@]}"; then
+				say "a port was taken meanwhile: retrying with other ports"
+			else
+				tail_logs "${logs[@]}"
+				say "attempt $attempt failed: retrying with other ports"
+			fi
 			stop_all
 			continue
 		fi
