@@ -69,6 +69,7 @@ struct destination {
 	struct httpd http;
 	uint64_t state_commits, state_ignored;
 	struct persister persist;
+	struct store_committer committer; /* the persister's */
 	uint64_t state_seq;       /* states handed to the persister */
 	json_t *undurable;        /* [{seq, records|null}] not yet durable */
 	bool source_done, source_gone;
@@ -332,7 +333,7 @@ static void commit_state(struct destination *d, const json_t *state)
 
 static int commit_text(void *ctx, const char *text, size_t len)
 {
-	return store_commit_text(ctx, text, len);
+	return store_committer_commit(ctx, text, len);
 }
 
 /*
@@ -858,7 +859,9 @@ static int dest_start(struct destination *d)
 		log_info("serving metrics on http://%s/metrics", cfg->metrics_addr);
 	}
 	d->undurable = json_array();
-	r = persister_start(&d->persist, commit_text, &d->store);
+	r = store_committer_open(&d->committer, &d->store);
+	if (r == 0)
+		r = persister_start(&d->persist, commit_text, &d->committer);
 	if (r < 0 || !d->undurable) {
 		log_error("cannot start the state writer: %s", strerror(r < 0 ? -r : ENOMEM));
 		return EXIT_FAILED;
@@ -905,6 +908,7 @@ int destination_role(const struct driver_config *cfg)
 		kill(-d.conn.pid, SIGKILL);
 	runtime_kill_orphans();
 	persister_stop(&d.persist);
+	store_committer_close(&d.committer);
 	json_decref(d.undurable);
 	close_keeper(&d);
 	if (d.listen_fd >= 0)

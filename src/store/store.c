@@ -153,7 +153,21 @@ long store_run_count(const struct store *s)
 	return n;
 }
 
-int store_commit_text(const struct store *s, const char *text, size_t len)
+int store_committer_open(struct store_committer *c, const struct store *s)
+{
+	c->journal_fd = -1;
+	int r = fs_replacer_open(&c->state, s->state_path, 0644);
+	if (r < 0)
+		return r;
+	c->journal_fd = open(s->journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (c->journal_fd < 0) {
+		r = -errno;
+		store_committer_close(c);
+	}
+	return r;
+}
+
+int store_committer_commit(struct store_committer *c, const char *text, size_t len)
 {
 	while (len > 0 && text[len - 1] == '\n')
 		len--;
@@ -162,16 +176,29 @@ int store_commit_text(const struct store *s, const char *text, size_t len)
 		return -ENOMEM;
 	memcpy(line, text, len);
 	line[len] = '\n';
-	int r = fs_write_atomic(s->state_path, line, len + 1, 0644, true);
-	if (r == 0) {
-		/* the journal is history, state.json the truth: no second fsync */
-		int fd = open(s->journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			fs_write_all(fd, line, len + 1);
-			close(fd);
-		}
-	}
+	int r = fs_replacer_write(&c->state, line, len + 1);
+	/* the journal is history, state.json the truth: no second fsync */
+	if (r == 0)
+		fs_write_all(c->journal_fd, line, len + 1);
 	free(line);
+	return r;
+}
+
+void store_committer_close(struct store_committer *c)
+{
+	if (c->state.path && c->journal_fd >= 0) /* a zeroed c has no fd 0 */
+		close(c->journal_fd);
+	fs_replacer_close(&c->state);
+	c->journal_fd = -1;
+}
+
+int store_commit_text(const struct store *s, const char *text, size_t len)
+{
+	struct store_committer c;
+	int r = store_committer_open(&c, s);
+	if (r == 0)
+		r = store_committer_commit(&c, text, len);
+	store_committer_close(&c);
 	return r;
 }
 

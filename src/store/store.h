@@ -2,6 +2,8 @@
  * store.h - the local directory store of one replication.
  *
  *   <store-path>/<replication>/state.json    committed state (atomic, fsynced)
+ *   <store-path>/<replication>/state.json.tmp.PID  while a run commits: the
+ *                                            superseded state, next temp file
  *   <store-path>/<replication>/stats.json    live stats, rewritten every second
  *   <store-path>/<replication>/history.jsonl one JSON line per finished run
  *   <store-path>/<replication>/state-history.jsonl every committed state
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 
 #include "protocol/catalog.h"
+#include "util/fs.h"
 
 struct store {
 	char *dir;
@@ -47,6 +50,19 @@ int store_save_state(const struct store *s, const json_t *doc);
  * line is appended to the state journal.
  */
 int store_commit_text(const struct store *s, const char *text, size_t len);
+/*
+ * The same for many commits in a row (the destination's persister), at
+ * less cost each: state.json's previous version is kept as the next temp
+ * file (see fs_replacer) and the journal stays open.
+ */
+struct store_committer {
+	struct fs_replacer state;
+	int journal_fd;
+};
+int store_committer_open(struct store_committer *c, const struct store *s);
+int store_committer_commit(struct store_committer *c, const char *text, size_t len);
+/* Remove the temp file, close everything.  Accepts a zeroed c. */
+void store_committer_close(struct store_committer *c);
 /* All journal entries, oldest first, as a new array (a torn last line is skipped). */
 int store_read_journal(const struct store *s, json_t **entries);
 /* All run records (history.jsonl), oldest first, as a new array. */

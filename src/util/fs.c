@@ -3,11 +3,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1) /* <linux/fs.h>; musl has no renameat2() */
+#endif
 
 int fs_write_all(int fd, const void *buf, size_t len)
 {
@@ -68,6 +74,96 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 		return r;
 	}
 	return durable ? fs_sync_dir_of(path) : 0;
+}
+
+int fs_replacer_open(struct fs_replacer *w, const char *path, mode_t mode)
+{
+	char *copy = strdup(path);
+
+	memset(w, 0, sizeof(*w));
+	w->dir_fd = -1;
+	w->mode = mode;
+	w->path = strdup(path);
+	if (!copy || !w->path || asprintf(&w->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+		w->tmp = NULL;
+		free(copy);
+		fs_replacer_close(w);
+		return -ENOMEM;
+	}
+	w->dir_fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = w->dir_fd < 0 ? -errno : 0;
+	free(copy);
+	if (r < 0)
+		fs_replacer_close(w);
+	return r;
+}
+
+/* Move the temp file to path: a swap when path exists and the file system can. */
+static int put_in_place(struct fs_replacer *w)
+{
+	if (!w->plain_rename) {
+		if (syscall(SYS_renameat2, AT_FDCWD, w->tmp, AT_FDCWD, w->path, RENAME_EXCHANGE) == 0)
+			return 0;
+		if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+			w->plain_rename = true;
+		else if (errno != ENOENT) /* ENOENT: the first version */
+			return -errno;
+	}
+	return rename(w->tmp, w->path) < 0 ? -errno : 0;
+}
+
+/*
+ * The temp file for the next version: the superseded version, but only
+ * while nobody else has it open, so that a reader of the file never sees
+ * it change.  A write lease is granted only then, and it holds off new
+ * opens until we close.  Otherwise (or where leases are not to be had) a
+ * fresh file.
+ */
+static int open_tmp(struct fs_replacer *w)
+{
+	int fd = open(w->tmp, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		/* a lease break raises SIGURG, ignored by default, not the fatal SIGIO */
+		if (fcntl(fd, F_SETSIG, SIGURG) == 0 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0)
+			return fd; /* no O_TRUNC: freeing blocks costs what the swap saves */
+		close(fd);
+		unlink(w->tmp);
+	}
+	fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, w->mode);
+	return fd < 0 ? -errno : fd;
+}
+
+int fs_replacer_write(struct fs_replacer *w, const void *data, size_t len)
+{
+	int fd = open_tmp(w);
+	if (fd < 0)
+		return fd;
+	int r = fs_write_all(fd, data, len);
+	if (r == 0 && ftruncate(fd, (off_t)len) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0)
+		r = put_in_place(w);
+	if (r == 0 && fsync(w->dir_fd) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(w->tmp); /* the next write starts from a fresh file */
+	return r;
+}
+
+void fs_replacer_close(struct fs_replacer *w)
+{
+	if (w->tmp)
+		unlink(w->tmp);
+	if (w->path && w->dir_fd >= 0) /* a zeroed w has no fd 0 */
+		close(w->dir_fd);
+	free(w->path);
+	free(w->tmp);
+	memset(w, 0, sizeof(*w));
+	w->dir_fd = -1;
 }
 
 int fs_append_durable(const char *path, const void *data, size_t len)

@@ -88,5 +88,48 @@ DST_EP="python3 $FAKE/fake_destination.py"
 run_repl
 eq "a run on a corrupt state file refuses with exit 2" 2 "$rc"
 check "the corrupt file is left untouched" cmp -s "$T/corrupt.copy" "$STORE/r/state.json"
+
+# readers of state.json during a run see whole states, however long they
+# keep the file open (the driver reuses a superseded state's file for the
+# next commit only while nobody has it open)
+rm -rf "$STORE"
+catalog stream_0
+source_config '{"records":1000000,"record_size":200,"state_every":500}'
+dest_config '{}'
+(SRC_EP=$BIN/source-e2e-test DST_EP=$BIN/destination-dev-null run_repl; exit $rc) &
+run=$!
+python3 - "$STORE/r/state.json" "$T/reads" <<'PY' &
+import json, random, sys, time
+path, out = sys.argv[1], sys.argv[2]
+reads = bad = 0
+last = -1
+end = time.time() + 30
+while time.time() < end:
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        if reads: break  # never: the state stays
+        time.sleep(0.001); continue
+    time.sleep(random.random() * 0.004)  # hold it open across commits
+    data = f.read(); f.close()
+    try:
+        cursor = json.loads(data)["state"][0]["stream"]["stream_state"]["cursor"]
+    except Exception:
+        bad += 1; continue
+    reads += 1
+    if cursor < last: bad += 1
+    last = cursor
+    if cursor == 1000000: break
+open(out, "w").write("%d %d %d\n" % (reads, bad, last))
+PY
+wait $run
+rc=$?
+wait
+read -r reads bad last <"$T/reads"
+eq "a run committing states while a reader holds state.json open exits 0" 0 "$rc"
+check "the reader read many states during the run ($reads)" [ "$reads" -ge 10 ]
+eq "every read was one whole state, never older than the one before" 0 "$bad"
+eq "the last read is the final state" 1000000 "$last"
+check "no temp file left" dir_clean "$STORE"
 check "no process left" no_leftover_processes
 done_testing

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -391,6 +393,179 @@ static void test_fs_helpers(void **st)
 	free(p);
 }
 
+static ino_t inode_of(const char *path)
+{
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/* fs_replacer: every write replaces the file whole; versions swap inodes */
+static void test_replacer(void **st)
+{
+	const char *dir = *st;
+	char *p = path_in(dir, "state.json");
+	struct fs_replacer w;
+	char *out;
+
+	assert_int_equal(fs_replacer_open(&w, p, 0600), 0);
+	/* no file yet: the first write renames its temp file into place */
+	assert_int_equal(fs_replacer_write(&w, "first\n", 6), 0);
+	out = read_text(p);
+	assert_string_equal(out, "first\n");
+	free(out);
+	assert_int_equal(access(w.tmp, F_OK), -1);
+	struct stat sb;
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	ino_t first = inode_of(p);
+
+	/* later writes swap: the superseded version is the next temp file */
+	assert_int_equal(fs_replacer_write(&w, "second, longer\n", 15), 0);
+	out = read_text(p);
+	assert_string_equal(out, "second, longer\n");
+	free(out);
+	out = read_text(w.tmp);
+	assert_string_equal(out, "first\n");
+	free(out);
+	ino_t second = inode_of(p);
+	assert_true(second != first);
+	assert_true(inode_of(w.tmp) == first);
+
+	/* a shorter version is not followed by the old one's tail */
+	assert_int_equal(fs_replacer_write(&w, "3\n", 2), 0);
+	out = read_text(p);
+	assert_string_equal(out, "3\n");
+	free(out);
+	assert_true(inode_of(p) == first);
+	assert_true(inode_of(w.tmp) == second);
+
+	/* a version a reader has open is not reused: the reader sees it whole */
+	int reader = open(p, O_RDONLY); /* "3\n" in the first inode */
+	assert_true(reader >= 0);
+	assert_int_equal(fs_replacer_write(&w, "fourth\n", 7), 0); /* reuses the second */
+	assert_true(inode_of(p) == second);
+	assert_int_equal(fs_replacer_write(&w, "fifth\n", 6), 0); /* a fresh one */
+	ino_t fifth = inode_of(p);
+	assert_true(fifth != first && fifth != second);
+	char seen[16] = { 0 };
+	assert_int_equal(pread(reader, seen, sizeof(seen) - 1, 0), 2);
+	assert_string_equal(seen, "3\n");
+	close(reader);
+	assert_int_equal(fs_replacer_write(&w, "sixth\n", 6), 0); /* reuses the second again */
+	assert_true(inode_of(p) == second);
+	out = read_text(p);
+	assert_string_equal(out, "sixth\n");
+	free(out);
+
+	/* closing removes the temp file and keeps the last version */
+	fs_replacer_close(&w);
+	expect_no_tmp(dir);
+	out = read_text(p);
+	assert_string_equal(out, "sixth\n");
+	free(out);
+
+	/* where the file system cannot swap, it renames over the file */
+	assert_int_equal(fs_replacer_open(&w, p, 0600), 0);
+	w.plain_rename = true;
+	assert_int_equal(fs_replacer_write(&w, "renamed\n", 8), 0);
+	out = read_text(p);
+	assert_string_equal(out, "renamed\n");
+	free(out);
+	assert_int_equal(access(w.tmp, F_OK), -1);
+	fs_replacer_close(&w);
+
+	/* a missing directory is reported by open */
+	char *missing = path_in(dir, "no/such/file");
+	assert_int_equal(fs_replacer_open(&w, missing, 0644), -ENOENT);
+	free(missing);
+	/* closing a zeroed one closes no fd 0 */
+	struct fs_replacer zero = { 0 };
+	fs_replacer_close(&zero);
+	assert_true(fcntl(0, F_GETFD) != -1);
+	free(p);
+}
+
+/* A writer killed at any moment leaves one whole version, never a mix. */
+static void test_replacer_killed(void **st)
+{
+	const char *dir = *st;
+	char *p = path_in(dir, "state.json");
+	char buf[4096];
+
+	for (int round = 0; round < 20; round++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct fs_replacer w;
+			if (fs_replacer_open(&w, p, 0644) < 0)
+				_exit(1);
+			/* versions of every length from 1 to 3000 bytes: "<n>:" then n-digit fill */
+			for (unsigned v = 1;; v = v % 3000 + 1) {
+				int n = snprintf(buf, sizeof(buf), "%u:", v);
+				memset(buf + n, '0' + v % 10, v);
+				if (fs_replacer_write(&w, buf, (size_t)n + v) < 0)
+					_exit(1);
+			}
+		}
+		usleep(2000 + (useconds_t)(rand() % 20000));
+		kill(pid, SIGKILL);
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		char *out = NULL;
+		size_t n = 0;
+		if (fs_read_file(p, 1 << 20, &out, &n) == -ENOENT)
+			continue; /* killed before the first write landed */
+		unsigned v = 0;
+		int head = 0;
+		assert_int_equal(sscanf(out, "%u:%n", &v, &head), 1);
+		assert_int_equal(n, (size_t)head + v);
+		for (size_t i = (size_t)head; i < n; i++)
+			if (out[i] != (char)('0' + v % 10))
+				fail_msg("round %d: byte %zu of version %u is '%c'", round, i, v, out[i]);
+		free(out);
+	}
+	free(p);
+}
+
+/* store_committer: many commits, each durable state.json plus a journal line */
+static void test_committer(void **st)
+{
+	const char *dir = *st;
+	struct store s;
+	struct store_committer c;
+	struct ab_error err = { .text = "" };
+	json_t *doc = NULL, *journal = NULL;
+
+	assert_int_equal(store_open(&s, dir, "rep", true), 0);
+	assert_int_equal(store_committer_open(&c, &s), 0);
+	for (int i = 1; i <= 3; i++) {
+		char text[64];
+		int n = snprintf(text, sizeof(text), "{\"run\":1,\"state\":{\"cursor\":%d}}\n", i);
+		assert_int_equal(store_committer_commit(&c, text, (size_t)n), 0);
+		assert_int_equal(store_load_state(&s, &doc, &err), 0);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "state"), "cursor")), i);
+		json_decref(doc);
+	}
+	store_committer_close(&c);
+	expect_no_tmp(s.dir);
+	assert_int_equal(store_read_journal(&s, &journal), 0);
+	assert_int_equal(json_array_size(journal), 3);
+	json_decref(journal);
+
+	/* the one-shot commit appends to the same journal */
+	assert_int_equal(store_commit_text(&s, "{\"run\":2,\"state\":{}}", 20), 0);
+	expect_no_tmp(s.dir);
+	assert_int_equal(store_read_journal(&s, &journal), 0);
+	assert_int_equal(json_array_size(journal), 4);
+	json_decref(journal);
+	struct store_committer zero = { 0 };
+	store_committer_close(&zero);
+	assert_true(fcntl(0, F_GETFD) != -1);
+	store_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +577,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_stats, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_fs_helpers, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_replacer, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_replacer_killed, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_committer, setup_dir, teardown_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
