@@ -2,10 +2,26 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* ts + us */
+static struct timespec ts_add(struct timespec ts, long us)
+{
+	ts.tv_nsec += us * 1000;
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	return ts;
+}
+
+static bool ts_before(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
 
 static void *persister_main(void *arg)
 {
 	struct persister *p = arg;
+	struct timespec now, next = { 0 }; /* the next write starts no sooner */
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -13,6 +29,13 @@ static void *persister_main(void *arg)
 			pthread_cond_wait(&p->wake, &p->mu);
 		if (!p->text)
 			break;
+		/* rest out the interval: states coming meanwhile replace text */
+		p->resting = true;
+		while (!p->stop && !p->hurry && (clock_gettime(CLOCK_MONOTONIC, &now), ts_before(now, next)))
+			pthread_cond_timedwait(&p->wake, &p->mu, &next);
+		p->resting = false;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		next = ts_add(now, PERSISTER_INTERVAL_US);
 		char *text = p->text;
 		size_t len = p->len;
 		uint64_t seq = p->submitted;
@@ -40,8 +63,12 @@ int persister_start(struct persister *p, persister_write_fn write, void *ctx)
 	memset(p, 0, sizeof(*p));
 	p->write = write;
 	p->ctx = ctx;
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->wake, NULL);
+	pthread_cond_init(&p->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	pthread_cond_init(&p->idle, NULL);
 	int r = pthread_create(&p->thread, NULL, persister_main, p);
 	if (r) {
@@ -59,7 +86,8 @@ void persister_submit(struct persister *p, char *text, size_t len, uint64_t seq)
 	p->text = text;
 	p->len = len;
 	p->submitted = seq;
-	pthread_cond_signal(&p->wake);
+	if (!p->resting) /* a resting writer takes it when the interval is over */
+		pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -80,8 +108,11 @@ int persister_flush(struct persister *p)
 	if (!p->running)
 		return p->error;
 	pthread_mutex_lock(&p->mu);
+	p->hurry = true;
+	pthread_cond_signal(&p->wake);
 	while (p->text || p->writing)
 		pthread_cond_wait(&p->idle, &p->mu);
+	p->hurry = false;
 	r = p->error;
 	pthread_mutex_unlock(&p->mu);
 	return r;

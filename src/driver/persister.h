@@ -3,9 +3,12 @@
  *
  * The loop merges each STATE the destination emits and hands the
  * serialised document to a thread that writes it atomically and durably
- * (temp file, fsync, rename, fsync dir).  When states arrive faster than
- * the disk takes them, only the latest is written: each one contains all
- * earlier ones.  A state counts as committed only once it is durable; the
+ * (temp file, fsync, rename, fsync dir).  Writes start at most every
+ * PERSISTER_INTERVAL_US (a group commit): of the states that come in
+ * between, or while the disk is busy, only the latest is written, as each
+ * one contains all earlier ones.  That bounds the disk's work when a
+ * destination echoes states by the hundred a second, for at most that
+ * much latency.  A state counts as committed only once it is durable; the
  * loop learns that from persister_durable() (polled, no wake-up).
  */
 #ifndef AB_PERSISTER_H
@@ -15,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define PERSISTER_INTERVAL_US 2500
 
 /* Makes text durable; returns 0 or -errno.  Runs on the persister thread. */
 typedef int (*persister_write_fn)(void *ctx, const char *text, size_t len);
@@ -30,6 +35,8 @@ struct persister {
 	uint64_t submitted, writing, durable;
 	int error;             /* first write error, -errno */
 	bool stop, running;
+	bool resting;          /* waiting out the interval, text queued */
+	bool hurry;            /* a flush is waiting: no interval */
 };
 
 /* Start the thread; it calls write(ctx, ...) for each document.  0 or -errno. */
