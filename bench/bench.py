@@ -524,12 +524,14 @@ def faros(work):
 # --- report ---------------------------------------------------------------------
 
 def source_version():
-    """The commit measured ("+changes" when the tree differs from it), or None."""
+    """The commit measured ("+changes" when the code differs from it), or None.
+    Results are not code: a run that updates latest.md measured the commit."""
     def git(*args):
         r = subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else None
     head = git("rev-parse", "--short", "HEAD")
-    if head and git("status", "--porcelain", "--untracked-files=no", "--", "src", "connectors", "bench"):
+    if head and git("status", "--porcelain", "--untracked-files=no", "--", "src", "connectors", "bench",
+                       ":(exclude)bench/results"):
         head += "+changes"
     return head
 
