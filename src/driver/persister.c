@@ -31,8 +31,12 @@ static void *persister_main(void *arg)
 			break;
 		/* rest out the interval: states coming meanwhile replace text */
 		p->resting = true;
-		while (!p->stop && !p->hurry && (clock_gettime(CLOCK_MONOTONIC, &now), ts_before(now, next)))
+		while (!p->stop && !p->hurry) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (!ts_before(now, next))
+				break;
 			pthread_cond_timedwait(&p->wake, &p->mu, &next);
+		}
 		p->resting = false;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		next = ts_add(now, PERSISTER_INTERVAL_US);
