@@ -107,8 +107,7 @@ end = time.time() + 30
 while time.time() < end:
     try:
         f = open(path, "rb")
-    except FileNotFoundError:
-        if reads: break  # never: the state stays
+    except FileNotFoundError:  # before the first commit
         time.sleep(0.001); continue
     time.sleep(random.random() * 0.004)  # hold it open across commits
     data = f.read(); f.close()
