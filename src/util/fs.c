@@ -34,48 +34,6 @@ int fs_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int fs_sync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-	if (fd < 0)
-		r = -errno;
-	else if (fsync(fd) < 0)
-		r = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return r;
-}
-
-int fs_write_atomic(const char *path, const void *data, size_t len,
-		    mode_t mode, bool durable)
-{
-	char tmp[4096];
-	int r, fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	r = fs_write_all(fd, data, len);
-	if (r == 0 && durable && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	return durable ? fs_sync_dir_of(path) : 0;
-}
-
 int fs_replacer_open(struct fs_replacer *w, const char *path, mode_t mode)
 {
 	char *copy = strdup(path);
@@ -141,13 +99,13 @@ int fs_replacer_write(struct fs_replacer *w, const void *data, size_t len)
 	int r = fs_write_all(fd, data, len);
 	if (r == 0 && ftruncate(fd, (off_t)len) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && !w->lazy && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0)
 		r = put_in_place(w);
-	if (r == 0 && fsync(w->dir_fd) < 0)
+	if (r == 0 && !w->lazy && fsync(w->dir_fd) < 0)
 		r = -errno;
 	if (r < 0)
 		unlink(w->tmp); /* the next write starts from a fresh file */
@@ -164,6 +122,20 @@ void fs_replacer_close(struct fs_replacer *w)
 	free(w->tmp);
 	memset(w, 0, sizeof(*w));
 	w->dir_fd = -1;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len,
+		    mode_t mode, bool durable)
+{
+	struct fs_replacer w;
+	int r = fs_replacer_open(&w, path, mode);
+	if (r < 0)
+		return r;
+	w.plain_rename = true; /* one version: nothing to keep for a next one */
+	w.lazy = !durable;
+	r = fs_replacer_write(&w, data, len);
+	fs_replacer_close(&w);
+	return r;
 }
 
 int fs_append_durable(const char *path, const void *data, size_t len)
