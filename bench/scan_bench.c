@@ -3,12 +3,15 @@
  *
  *   cc -std=c17 -O2 -D_GNU_SOURCE -Isrc bench/scan_bench.c \
  *      src/protocol/scan.c -o build/scan_bench
- *   build/scan_bench [MB per data set, default 1024] [short|text|utf8]...
+ *   build/scan_bench [MB per data set, default 1024] [short|text|utf8|rows|e2e]...
  *
  * Builds an in-memory buffer of newline-separated RECORD lines for each data
- * set, then for each implementation times the caller's loop (memchr for the
- * newline, then ab_scan_line) over the whole buffer, best of three passes
- * (thread CPU time, so that other load on the machine matters less).
+ * set, then for each implementation times the relay's loop over the whole
+ * buffer (ab_scan_frame, and where it does not frame the line, memchr for
+ * the newline and ab_scan_line), best of three passes (thread CPU time, so
+ * that other load on the machine matters less).  Data sets: "short", "text"
+ * and "utf8" change shape from line to line; "rows" are rows of one table
+ * (fixed keys, mixed values), "e2e" the lines of source-e2e-test.
  * Environment: SCAN_IMPL=scalar|sse2|avx2 runs only that one; PASSES=N.
  */
 #include <stdint.h>
@@ -85,9 +88,24 @@ static size_t record(char *b, int kind)
 					       "public_items" };
 	size_t n = 0;
 
+	if (kind == 4)
+		return (size_t)sprintf(b, "{\"type\":\"RECORD\",\"record\":{\"stream\":\"stream_0\","
+				       "\"data\":{\"id\":%u,\"payload\":\"%.97s\"},"
+				       "\"emitted_at\":1700000000000}}\n", 1 + below(10000000),
+				       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 	n += (size_t)sprintf(b, "{\"type\":\"RECORD\",\"record\":{\"stream\":\"%s\","
-			     "\"data\":{", streams[below(4)]);
-	if (kind == 0) {
+			     "\"data\":{", streams[kind == 3 ? 1 : below(4)]);
+	if (kind == 3) {
+		n += (size_t)sprintf(b + n, "\"id\":%u,\"customer\":\"", below(10000000));
+		n += text(b + n, 8 + below(16), false);
+		n += (size_t)sprintf(b + n, "\",\"amount\":%u.%02u,\"currency\":\"EUR\","
+				     "\"paid\":%s,\"note\":%s,\"items\":%u,"
+				     "\"created_at\":\"2024-%02u-%02uT%02u:%02u:00Z\"",
+				     below(100000), below(100), below(2) ? "true" : "false",
+				     below(4) ? "null" : "\"rush\"", 1 + below(9),
+				     1 + below(12), 1 + below(28), below(24), below(60));
+	} else if (kind == 0) {
 		int fields = 5 + (int)below(6);
 
 		n += (size_t)sprintf(b + n, "\"id\":%u", below(10000000));
@@ -132,7 +150,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const kinds[] = { "short", "text", "utf8" };
+	static const char *const kinds[] = { "short", "text", "utf8", "rows", "e2e" };
 	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 1024;
 	size_t cap = mb << 20;
 	int passes = getenv("PASSES") ? atoi(getenv("PASSES")) : 3;
@@ -140,7 +158,7 @@ int main(int argc, char **argv)
 
 	if (!buf)
 		return 1;
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < 5; k++) {
 		size_t n = 0, lines = 0;
 		bool want = argc <= 2;
 
@@ -169,14 +187,18 @@ int main(int argc, char **argv)
 
 				errors = records = 0;
 				while (p < e) {
-					const char *nl = memchr(p, '\n', (size_t)(e - p));
 					struct ab_scan out;
+					size_t len;
 
-					if (ab_scan_line(p, (size_t)(nl - p), &out))
-						errors++;
-					else
-						records += out.type == AB_MSG_RECORD;
-					p = nl + 1;
+					if (!ab_scan_frame(p, (size_t)(e - p), &len, &out)) {
+						len = (size_t)((const char *)memchr(p, '\n', (size_t)(e - p)) - p);
+						if (ab_scan_line(p, len, &out)) {
+							errors++;
+							out.type = AB_MSG_NONE;
+						}
+					}
+					records += out.type == AB_MSG_RECORD;
+					p += len + 1;
 				}
 				t0 = now() - t0;
 				if (t0 < best)

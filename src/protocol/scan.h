@@ -78,7 +78,8 @@ bool ab_scan_same(int r1, const struct ab_scan *a, int r2, const struct ab_scan 
  * Returns 0 when no fast path recognizes it (the line has a shape not seen
  * lately, is invalid, or is not complete yet; the scalar implementation
  * always returns 0): the caller then finds the newline and calls
- * ab_scan_line().  Reads only buf[0..avail).
+ * ab_scan_line(), which does not try the shapes on that line again.  Reads
+ * only buf[0..avail).
  */
 int ab_scan_frame(const char *buf, size_t avail, size_t *len, struct ab_scan *out);
 
