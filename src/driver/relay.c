@@ -14,7 +14,7 @@ int relay_init(struct relay *r, struct catalog *cat, size_t initial, size_t max,
 	       relay_handler handler, void *ctx)
 {
 	memset(r, 0, sizeof(*r));
-	r->in_fd = r->out_fd = r->tee_r = r->tee_w = -1;
+	r->in_fd = r->out_fd = r->tee_r = r->tee_w = r->stage_r = r->stage_w = -1;
 	r->cap = initial < max ? initial : max;
 	r->max = max;
 	r->buf = malloc(r->cap + 1); /* +1: room for a final '\n' */
@@ -38,6 +38,10 @@ void relay_release(struct relay *r)
 		close(r->tee_r);
 	if (r->tee_w >= 0)
 		close(r->tee_w);
+	if (r->stage_r >= 0)
+		close(r->stage_r);
+	if (r->stage_w >= 0)
+		close(r->stage_w);
 	free(r->buf);
 	free(r->records);
 	free(r->bytes);
@@ -64,20 +68,39 @@ static void relay_compact(struct relay *r)
 	r->out_off = 0;
 }
 
+/* A non-blocking pipe of (best effort) size bytes; its size, or -errno. */
+static int relay_pipe(int p[2], size_t size)
+{
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	fcntl(p[1], F_SETPIPE_SZ, (int)size);
+	return fcntl(p[1], F_GETPIPE_SZ);
+}
+
 int relay_splice(struct relay *r, int in_fd, int out_fd)
 {
+	size_t size = r->cap < (1u << 20) ? r->cap : 1u << 20;
 	struct stat st;
-	int p[2];
+	int p[2], tee_size, stage_size;
 
 	if (fstat(in_fd, &st) < 0 || !S_ISFIFO(st.st_mode) ||
 	    fstat(out_fd, &st) < 0 || !S_ISFIFO(st.st_mode) || r->fill)
 		return -EINVAL;
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	/* best effort: a tee takes at most what this pipe holds */
-	fcntl(p[1], F_SETPIPE_SZ, (int)(r->cap < (1u << 20) ? r->cap : 1u << 20));
+	/* a tee takes at most what this pipe holds */
+	tee_size = relay_pipe(p, size);
+	if (tee_size < 0)
+		return tee_size;
 	r->tee_r = p[0];
 	r->tee_w = p[1];
+	/* the stage must hold all that a tee took; without one, it does not stage */
+	stage_size = relay_pipe(p, size);
+	if (stage_size >= tee_size) {
+		r->stage_r = p[0];
+		r->stage_w = p[1];
+	} else if (stage_size >= 0) {
+		close(p[0]);
+		close(p[1]);
+	}
 	r->in_fd = in_fd;
 	r->out_fd = out_fd;
 	r->spliced = true;
@@ -145,7 +168,38 @@ static ssize_t relay_tee(struct relay *r, int fd)
 	}
 	r->fill += got;
 	r->total_bytes += got;
+	/* stage what was seen: the source writes on while it is scanned */
+	if (r->stage_w >= 0 && r->staged == 0) {
+		ssize_t m;
+		do
+			m = splice(fd, NULL, r->stage_w, NULL, got,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		while (m < 0 && errno == EINTR);
+		if (m > 0)      /* the rest stays in the input: fine, if slower */
+			r->staged = (size_t)m;
+	}
 	return n;
+}
+
+/*
+ * Splice mode: where the next of the bytes seen are, the stage first; *len
+ * is cut to what that pipe holds of them.  -EPIPE once the input is closed.
+ */
+static int relay_seen_fd(const struct relay *r, size_t *len)
+{
+	if (r->in_fd < 0)
+		return -EPIPE;
+	if (!r->staged)
+		return r->in_fd;
+	if (*len > r->staged)
+		*len = r->staged;
+	return r->stage_r;
+}
+
+static void relay_took(struct relay *r, size_t n)
+{
+	r->staged -= n < r->staged ? n : r->staged;
+	r->head += n;
 }
 
 ssize_t relay_read(struct relay *r, int fd)
@@ -288,27 +342,30 @@ static int relay_flush(struct relay *r, int out_fd)
 		r->out_off += (size_t)n;
 	}
 	while (r->fwd) {
-		if (r->in_fd < 0)
-			return -EPIPE;
-		n = splice(r->in_fd, NULL, out_fd, NULL, r->fwd,
-			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		size_t len = r->fwd;
+		int fd = relay_seen_fd(r, &len);
+		if (fd < 0)
+			return fd;
+		n = splice(fd, NULL, out_fd, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		r->fwd -= (size_t)n;
-		r->head += (size_t)n;
+		relay_took(r, (size_t)n);
 	}
 	while (r->drop) {
-		if (r->in_fd < 0)
-			return -EPIPE;
-		n = read(r->in_fd, r->buf + r->head, r->drop);
+		size_t len = r->drop;
+		int fd = relay_seen_fd(r, &len);
+		if (fd < 0)
+			return fd;
+		n = read(fd, r->buf + r->head, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		r->drop -= (size_t)n;
-		r->head += (size_t)n;
+		relay_took(r, (size_t)n);
 	}
 	return 0;
 }
@@ -323,14 +380,16 @@ static int relay_take_carry(struct relay *r)
 	size_t rest = r->fill - r->scan;
 
 	while (r->head < r->fill) {
-		if (r->in_fd < 0)
-			return -EPIPE;
-		ssize_t n = read(r->in_fd, r->buf + r->head, r->fill - r->head);
+		size_t len = r->fill - r->head;
+		int fd = relay_seen_fd(r, &len);
+		if (fd < 0)
+			return fd;
+		ssize_t n = read(fd, r->buf + r->head, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		r->head += (size_t)n;
+		relay_took(r, (size_t)n);
 	}
 	if (r->scan > 0)
 		memmove(r->buf, r->buf + r->scan, rest);

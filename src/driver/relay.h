@@ -14,10 +14,14 @@
  * input pipe in order, forwarded ones by splice(2) straight into the output
  * pipe (the kernel moves the pages), dropped ones by a read into buf.  Only
  * a line cut at the end of what was read is consumed early into buf (the
- * "carry"): it goes out by write(2) once its end has arrived.
+ * "carry"): it goes out by write(2) once its end has arrived.  Right after
+ * the tee the seen bytes are spliced on into a stage pipe of the relay's
+ * own, so the source can fill its pipe again while they are scanned; they
+ * then leave the stage as they would have left the input pipe.
  *
  *   buf: [0 .. carry) consumed partial line | [carry .. fill) copy of the
- *        input pipe's first bytes, of which [carry .. head) are consumed,
+ *        first bytes of the stage and then the input pipe, of which
+ *        [carry .. head) are consumed,
  *        then fwd bytes to splice and drop bytes to discard; scanned to scan
  */
 #ifndef AB_RELAY_H
@@ -56,8 +60,9 @@ struct relay {
 	/* splice mode only: see above; the owner sets in_fd / out_fd to -1
 	 * when it closes them */
 	bool spliced;
-	int in_fd, out_fd, tee_r, tee_w;
+	int in_fd, out_fd, tee_r, tee_w, stage_r, stage_w;  /* stage_r < 0: none */
 	size_t carry, head, fwd, drop;
+	size_t staged;                  /* of the seen bytes, those in the stage */
 };
 
 int relay_init(struct relay *r, struct catalog *cat, size_t initial, size_t max,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -743,6 +744,85 @@ static void test_splice_carry(void **st)
 	free(out.p);
 }
 
+/*
+ * Splice mode: what relay_read() saw leaves the input pipe at once, into the
+ * stage, so the source can write on while the relay scans it; forwarded and
+ * dropped lines then leave the stage in order.  Where the stage takes only
+ * part of it, the rest follows from the input pipe; without a stage (when
+ * none can be had) all of it does.
+ */
+enum stage_mode { STAGE_ALL, STAGE_PART, STAGE_NONE };
+
+static void stage_run(enum stage_mode mode)
+{
+	struct pipes p = make_pipes();
+	struct relay r;
+	struct ctx c = { .unknown_verdict = RELAY_DROP };
+	struct bytes in = { 0 }, want = { 0 }, out = { 0 };
+	const char *cut = "{\"type\":\"RECORD\",\"rec";
+	const char *rest = "ord\":{\"stream\":\"orders\"}}\n";
+	int left;
+
+	for (int i = 0; i < 60; i++) {  /* 6 KiB: more than a page */
+		ADD(&in, REC("users") "\n" "not json\n" REC("orders") "\n" LOG "\n");
+		ADD(&want, REC("users") "\n" REC("orders") "\n");
+	}
+	ADD(&in, cut);
+	ADD(&want, cut);
+	ADD(&want, rest);
+	set_nonblock(p.in_r);
+	assert_int_equal(relay_init(&r, &cat, 16384, 16384, handler, &c), 0);
+	assert_int_equal(relay_splice(&r, p.in_r, p.out_w), 0);
+	assert_true(r.stage_r >= 0);
+	if (mode == STAGE_PART) {
+		assert_int_equal(fcntl(r.stage_w, F_SETPIPE_SZ, 4096), 4096);
+	} else if (mode == STAGE_NONE) {
+		close(r.stage_r);
+		close(r.stage_w);
+		r.stage_r = r.stage_w = -1;
+	}
+	assert_int_equal(write(p.in_w, in.p, in.n), (ssize_t)in.n);
+	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)in.n);
+	assert_int_equal(ioctl(p.in_r, FIONREAD, &left), 0);
+	if (mode == STAGE_ALL)
+		assert_int_equal(left, 0);
+	else if (mode == STAGE_PART)
+		assert_true(left > 0 && (size_t)left < in.n);
+	else
+		assert_int_equal(left, (int)in.n);
+	assert_int_equal(r.staged, in.n - (size_t)left);
+	/* each splice takes a slot of the output pipe: drain it as it fills */
+	assert_int_equal(relay_scan(&r), 0);
+	while (relay_pending(&r)) {
+		drain(p.out_r, &out, SIZE_MAX);
+		assert_int_equal(relay_write(&r, p.out_w), 0);
+		assert_int_equal(relay_scan(&r), 0);
+	}
+	assert_int_equal(r.staged, 0);
+	assert_int_equal(write(p.in_w, rest, strlen(rest)), (ssize_t)strlen(rest));
+	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)strlen(rest));
+	assert_int_equal(relay_scan(&r), 0);
+	drain(p.out_r, &out, SIZE_MAX);
+	assert_int_equal(out.n, want.n);
+	assert_memory_equal(out.p, want.p, want.n);
+	assert_int_equal(r.invalid, 60);
+	assert_int_equal(r.records[0], 60);
+	assert_int_equal(r.records[1], 61);
+	relay_release(&r);
+	ctx_release(&c);
+	close_pipes(&p);
+	free(in.p);
+	free(want.p);
+	free(out.p);
+}
+
+static void test_splice_stage(void **st)
+{
+	stage_run(STAGE_ALL);
+	stage_run(STAGE_PART);
+	stage_run(STAGE_NONE);
+}
+
 static int splice_on(void **st)
 {
 	use_splice = true;
@@ -779,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_splice_needs_pipes),
 		cmocka_unit_test(test_splice_carry),
+		cmocka_unit_test(test_splice_stage),
 		cmocka_unit_test(test_random_small),
 		cmocka_unit_test(test_random_partial_writes),
 		cmocka_unit_test(test_random_growth),
