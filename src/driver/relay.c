@@ -68,38 +68,33 @@ static void relay_compact(struct relay *r)
 	r->out_off = 0;
 }
 
-/* A non-blocking pipe of (best effort) size bytes; its size, or -errno. */
+/* A non-blocking pipe of (best effort) size bytes; 0 or -errno. */
 static int relay_pipe(int p[2], size_t size)
 {
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
 	fcntl(p[1], F_SETPIPE_SZ, (int)size);
-	return fcntl(p[1], F_GETPIPE_SZ);
+	return 0;
 }
 
 int relay_splice(struct relay *r, int in_fd, int out_fd)
 {
 	size_t size = r->cap < (1u << 20) ? r->cap : 1u << 20;
 	struct stat st;
-	int p[2], tee_size, stage_size;
+	int p[2], e;
 
 	if (fstat(in_fd, &st) < 0 || !S_ISFIFO(st.st_mode) ||
 	    fstat(out_fd, &st) < 0 || !S_ISFIFO(st.st_mode) || r->fill)
 		return -EINVAL;
 	/* a tee takes at most what this pipe holds */
-	tee_size = relay_pipe(p, size);
-	if (tee_size < 0)
-		return tee_size;
+	if ((e = relay_pipe(p, size)) < 0)
+		return e;
 	r->tee_r = p[0];
 	r->tee_w = p[1];
-	/* the stage must hold all that a tee took; without one, it does not stage */
-	stage_size = relay_pipe(p, size);
-	if (stage_size >= tee_size) {
+	/* best effort: without a stage it does not stage; a small one takes part */
+	if (relay_pipe(p, size) >= 0) {
 		r->stage_r = p[0];
 		r->stage_w = p[1];
-	} else if (stage_size >= 0) {
-		close(p[0]);
-		close(p[1]);
 	}
 	r->in_fd = in_fd;
 	r->out_fd = out_fd;
@@ -196,9 +191,11 @@ static int relay_seen_fd(const struct relay *r, size_t *len)
 	return r->stage_r;
 }
 
+/* n of the seen bytes left the pipe relay_seen_fd() named. */
 static void relay_took(struct relay *r, size_t n)
 {
-	r->staged -= n < r->staged ? n : r->staged;
+	if (r->staged)
+		r->staged -= n;
 	r->head += n;
 }
 
