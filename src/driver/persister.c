@@ -7,7 +7,8 @@
 /* ts + us */
 static struct timespec ts_add(struct timespec ts, long us)
 {
-	ts.tv_nsec += us * 1000;
+	ts.tv_sec += us / 1000000;
+	ts.tv_nsec += us % 1000000 * 1000;
 	ts.tv_sec += ts.tv_nsec / 1000000000;
 	ts.tv_nsec %= 1000000000;
 	return ts;
@@ -39,7 +40,7 @@ static void *persister_main(void *arg)
 		}
 		p->resting = false;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		next = ts_add(now, PERSISTER_INTERVAL_US);
+		next = ts_add(now, p->interval_us);
 		char *text = p->text;
 		size_t len = p->len;
 		uint64_t seq = p->submitted;
@@ -67,6 +68,7 @@ int persister_start(struct persister *p, persister_write_fn write, void *ctx)
 	memset(p, 0, sizeof(*p));
 	p->write = write;
 	p->ctx = ctx;
+	p->interval_us = PERSISTER_INTERVAL_US;
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

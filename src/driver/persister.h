@@ -35,6 +35,7 @@ struct persister {
 	uint64_t submitted, writing, durable;
 	int error;             /* first write error, -errno */
 	bool stop, running;
+	long interval_us;      /* PERSISTER_INTERVAL_US (tests set it before a submit) */
 	bool resting;          /* waiting out the interval, text queued */
 	bool hurry;            /* a flush is waiting: no interval */
 };

@@ -164,7 +164,7 @@ static ssize_t relay_tee(struct relay *r, int fd)
 	r->fill += got;
 	r->total_bytes += got;
 	/* stage what was seen: the source writes on while it is scanned */
-	if (r->stage_w >= 0 && r->staged == 0) {
+	if (r->stage_w >= 0) {  /* empty: everything seen before has left it */
 		ssize_t m;
 		do
 			m = splice(fd, NULL, r->stage_w, NULL, got,

@@ -169,17 +169,22 @@ int store_committer_open(struct store_committer *c, const struct store *s)
 
 int store_committer_commit(struct store_committer *c, const char *text, size_t len)
 {
-	while (len > 0 && text[len - 1] == '\n')
+	/* one line: one newline at the end (the persister's texts have it) */
+	char *line = NULL;
+	while (len > 1 && text[len - 1] == '\n' && text[len - 2] == '\n')
 		len--;
-	char *line = malloc(len + 1);
-	if (!line)
-		return -ENOMEM;
-	memcpy(line, text, len);
-	line[len] = '\n';
-	int r = fs_replacer_write(&c->state, line, len + 1);
+	if (len == 0 || text[len - 1] != '\n') {
+		line = malloc(len + 1);
+		if (!line)
+			return -ENOMEM;
+		memcpy(line, text, len);
+		line[len++] = '\n';
+		text = line;
+	}
+	int r = fs_replacer_write(&c->state, text, len);
 	/* the journal is history, state.json the truth: no second fsync */
 	if (r == 0)
-		fs_write_all(c->journal_fd, line, len + 1);
+		fs_write_all(c->journal_fd, text, len);
 	free(line);
 	return r;
 }

@@ -1,8 +1,9 @@
 /*
  * test_persister.c - unit tests for the state writer thread
  * (driver/persister.c): the latest state wins, writes start at most every
- * PERSISTER_INTERVAL_US, a flush or a stop writes what is queued at once,
- * and a write error is kept and reported.
+ * PERSISTER_INTERVAL_US, a flush or a stop writes what is queued at once
+ * (without waiting out the interval), and a write error is kept and
+ * reported.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -115,6 +116,30 @@ static void test_stop_writes_the_last(void **st)
 	assert_string_equal(s.docs[1], "2");
 }
 
+/*
+ * A flush and a stop do not wait out the interval.  With an interval of an
+ * hour, waiting would hang: the alarm turns that into a failure.
+ */
+static void test_flush_hurries(void **st)
+{
+	struct sink s = { 0 };
+	struct persister p;
+
+	assert_int_equal(persister_start(&p, sink_write, &s), 0);
+	p.interval_us = 3600L * 1000000;
+	alarm(20);
+	submit(&p, 1);
+	assert_int_equal(persister_flush(&p), 0);
+	submit(&p, 2); /* an hour's rest before it, but for the flush */
+	assert_int_equal(persister_flush(&p), 0);
+	assert_int_equal(persister_durable(&p, NULL), 2);
+	submit(&p, 3);
+	persister_stop(&p);
+	alarm(0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.docs[2], "3");
+}
+
 /* The first error is kept: durable stops at the last good write. */
 static void test_error(void **st)
 {
@@ -142,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_latest_wins),
 		cmocka_unit_test(test_interval),
 		cmocka_unit_test(test_stop_writes_the_last),
+		cmocka_unit_test(test_flush_hurries),
 		cmocka_unit_test(test_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -560,6 +560,16 @@ static void test_committer(void **st)
 	assert_int_equal(store_read_journal(&s, &journal), 0);
 	assert_int_equal(json_array_size(journal), 4);
 	json_decref(journal);
+	/* either way state.json is one line: one newline, added or kept */
+	char *raw = NULL;
+	size_t raw_len = 0;
+	assert_int_equal(fs_read_file(s.state_path, 4096, &raw, &raw_len), 0);
+	assert_string_equal(raw, "{\"run\":2,\"state\":{}}\n");
+	free(raw);
+	assert_int_equal(store_commit_text(&s, "{\"run\":3}\n\n\n", 12), 0);
+	assert_int_equal(fs_read_file(s.state_path, 4096, &raw, &raw_len), 0);
+	assert_string_equal(raw, "{\"run\":3}\n");
+	free(raw);
 	struct store_committer zero = { 0 };
 	store_committer_close(&zero);
 	assert_true(fcntl(0, F_GETFD) != -1);
