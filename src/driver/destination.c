@@ -688,6 +688,7 @@ static void dest_loop(struct destination *d)
 			ts = (struct timespec){ 0, (long)(d->out_rest_until - now_u) * 1000 };
 		if (ppoll(p, (nfds_t)np, &ts, NULL) < 0 && errno != EINTR)
 			break;
+		log_hold(); /* a line logged per line read: not a write(2) each */
 		if (d->http.fd >= 0)
 			httpd_handle(&d->http, p + i_http, nhttp > 0 ? nhttp : 0, serve_metrics, d);
 		if (p[0].revents) {
@@ -731,6 +732,7 @@ static void dest_loop(struct destination *d)
 			d->next_stats = now + STATS_INTERVAL_MS;
 			dest_save_stats(d, "running", false);
 		}
+		log_release();
 	}
 }
 

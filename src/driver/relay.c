@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Dropped lines in one read after which its other lines are copied. */
+#define RELAY_DENSE_DROPS 8
+
 int relay_init(struct relay *r, struct catalog *cat, size_t initial, size_t max,
 	       relay_handler handler, void *ctx)
 {
@@ -368,14 +371,11 @@ static int relay_flush(struct relay *r, int out_fd)
 }
 
 /*
- * Splice mode: once all decided bytes are out, consume the cut line at the
- * end from the pipe and move it to the front of buf: the pipe is then empty
- * of bytes already seen, so poll() wakes for new data only.
+ * Splice mode: consume all bytes seen from the pipes, reading them over
+ * their own copy in buf.  Only with nothing else pending.
  */
-static int relay_take_carry(struct relay *r)
+static int relay_take_seen(struct relay *r)
 {
-	size_t rest = r->fill - r->scan;
-
 	while (r->head < r->fill) {
 		size_t len = r->fill - r->head;
 		int fd = relay_seen_fd(r, &len);
@@ -388,11 +388,44 @@ static int relay_take_carry(struct relay *r)
 			return n < 0 ? -errno : -EIO;
 		relay_took(r, (size_t)n);
 	}
+	return 0;
+}
+
+/*
+ * Splice mode: once all decided bytes are out, consume the cut line at the
+ * end from the pipe and move it to the front of buf: the pipe is then empty
+ * of bytes already seen, so poll() wakes for new data only.
+ */
+static int relay_take_carry(struct relay *r)
+{
+	size_t rest = r->fill - r->scan;
+	int e = relay_take_seen(r);
+
+	if (e < 0)
+		return e;
 	if (r->scan > 0)
 		memmove(r->buf, r->buf + r->scan, rest);
 	r->carry = r->head = r->fill = rest;
 	r->scan = r->out_off = r->out_end = 0;
+	r->drops = 0;
 	return 0;
+}
+
+/*
+ * Splice mode, the RELAY_DENSE_DROPS-th dropped line of one read: splicing
+ * around each further one would cost a splice, a read and a slot of the
+ * output pipe per line, and wake the destination for each run of records.
+ * Instead everything seen is consumed now and the rest of this read's lines
+ * are kept in buf like the carry, to go out in one write.  Stays in splice
+ * mode when the output is blocked: the next lines wait for it anyway.
+ */
+static void relay_go_copy(struct relay *r)
+{
+	if (r->carry == r->fill || relay_flush(r, r->out_fd) < 0)
+		return;
+	relay_take_seen(r);     /* on an error, what it took is in buf all the same */
+	r->carry = r->head;
+	r->out_off = r->out_end = r->scan;
 }
 
 /*
@@ -417,20 +450,21 @@ static int relay_scan_spliced(struct relay *r)
 			if (last)       /* the pipe is empty: all of it is in buf */
 				r->carry = r->head = r->fill;
 		}
+		/* own: the line's bytes already consumed, kept in buf */
 		size_t start = r->scan, n = len + 1;
-		size_t own = start < r->carry ? r->carry - start : 0;
+		size_t own = start >= r->carry ? 0 : r->carry - start < n ? r->carry - start : n;
 		r->scan += n;
 		int v = relay_line(r, start, len, framed ? &sc : NULL);
 		if (v < 0)
 			return v;
 		if (v == RELAY_FORWARD) {
-			if (own) {      /* only the first line: nothing pending */
-				r->out_off = start;
-				r->out_end = start + own;
-			}
+			if (own)        /* nothing is pending before it */
+				relay_keep(r, start, own);
 			r->fwd += n - own;
 		} else {
 			r->drop += n - own;
+			if (++r->drops >= RELAY_DENSE_DROPS)
+				relay_go_copy(r);
 		}
 	}
 	if (relay_flush(r, r->out_fd) == 0 && !r->eof)

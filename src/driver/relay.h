@@ -17,7 +17,9 @@
  * "carry"): it goes out by write(2) once its end has arrived.  Right after
  * the tee the seen bytes are spliced on into a stage pipe of the relay's
  * own, so the source can fill its pipe again while they are scanned; they
- * then leave the stage as they would have left the input pipe.
+ * then leave the stage as they would have left the input pipe.  A read
+ * with many dropped lines is consumed whole instead, and its forwarded
+ * lines after them go out from buf by one write(2), as the carry does.
  *
  *   buf: [0 .. carry) consumed partial line | [carry .. fill) copy of the
  *        first bytes of the stage and then the input pipe, of which
@@ -63,6 +65,7 @@ struct relay {
 	int in_fd, out_fd, tee_r, tee_w, stage_r, stage_w;  /* stage_r < 0: none */
 	size_t carry, head, fwd, drop;
 	size_t staged;                  /* of the seen bytes, those in the stage */
+	unsigned drops;                 /* dropped lines since the last carry */
 };
 
 int relay_init(struct relay *r, struct catalog *cat, size_t initial, size_t max,

@@ -396,6 +396,7 @@ static void source_loop(struct source *s)
 			source_fail(s, EXIT_FAILED, "poll: %s", strerror(errno));
 			break;
 		}
+		log_hold(); /* a line logged per line read: not a write(2) each */
 
 		if (p[0].revents) {
 			int sig;
@@ -476,6 +477,7 @@ static void source_loop(struct source *s)
 		if (!s->conn.exited)
 			child_reap(known, 1);
 		runtime_linger(&s->conn, &s->exit_seen, (int64_t)(s->cfg->grace_period * 1000));
+		log_release();
 	}
 }
 

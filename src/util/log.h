@@ -18,6 +18,13 @@ void log_set_min_level(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * Between log_hold() and log_release() this thread's lines are gathered
+ * and written a few KiB at a time: for loops that may log a line for each
+ * line of input, which must not cost a system call each.
+ */
+void log_hold(void);
+void log_release(void);
 /* A line printed by a connector, under the connector's name. */
 void log_connector_line(enum log_level level, const char *who,
 			const char *line, size_t len);

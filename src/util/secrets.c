@@ -1,12 +1,15 @@
 #include "util/secrets.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_SECRETS 64
 
 static char *secrets[MAX_SECRETS];
+static size_t lens[MAX_SECRETS];
 static size_t nsecrets;
+static bool starts[256];        /* the first bytes of the secrets */
 
 void secrets_add(const char *value)
 {
@@ -16,8 +19,11 @@ void secrets_add(const char *value)
 		if (!strcmp(secrets[i], value))
 			return;
 	char *copy = strdup(value);
-	if (copy)
-		secrets[nsecrets++] = copy;
+	if (!copy)
+		return;
+	starts[(unsigned char)copy[0]] = true;
+	lens[nsecrets] = strlen(copy);
+	secrets[nsecrets++] = copy;
 }
 
 void secrets_clear(void)
@@ -25,22 +31,31 @@ void secrets_clear(void)
 	for (size_t i = 0; i < nsecrets; i++)
 		free(secrets[i]);
 	nsecrets = 0;
+	memset(starts, 0, sizeof(starts));
 }
 
 size_t secrets_mask(const char *in, size_t len, char *out, size_t cap)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 	if (cap == 0)
 		return 0;
-	for (size_t i = 0; i < len && o + 1 < cap;) {
+	for (;;) {
+		/* the bytes that cannot start a secret go as they are */
+		size_t j = i;
+		while (j < len && !starts[(unsigned char)in[j]])
+			j++;
+		size_t m = j - i < cap - 1 - o ? j - i : cap - 1 - o;
+		memcpy(out + o, in + i, m);
+		o += m;
+		i += m;
+		if (i == len || o + 1 == cap)
+			break;
 		size_t hit = 0;
-		for (size_t k = 0; k < nsecrets && !hit; k++) {
-			size_t n = strlen(secrets[k]);
-			if (n <= len - i && !memcmp(in + i, secrets[k], n))
-				hit = n;
-		}
+		for (size_t k = 0; k < nsecrets && !hit; k++)
+			if (lens[k] <= len - i && !memcmp(in + i, secrets[k], lens[k]))
+				hit = lens[k];
 		if (hit) {
-			size_t m = strlen(SECRETS_MASK);
+			m = strlen(SECRETS_MASK);
 			if (m > cap - 1 - o)
 				m = cap - 1 - o;
 			memcpy(out + o, SECRETS_MASK, m);

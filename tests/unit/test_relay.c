@@ -823,6 +823,69 @@ static void test_splice_stage(void **st)
 	stage_run(STAGE_NONE);
 }
 
+/*
+ * Splice mode, a read with many dropped lines: after RELAY_DENSE_DROPS of
+ * them the relay consumes all it saw and writes the remaining forwarded
+ * lines from buf in one go, instead of a splice (and a slot of the output
+ * pipe) per run of records between two dropped lines.  With an output pipe
+ * of four slots, splicing would take a round of draining per four records.
+ */
+static void test_splice_dense_drops(void **st)
+{
+	struct pipes p = make_pipes();
+	struct relay r;
+	struct ctx c = { 0 };
+	struct bytes in = { 0 }, want = { 0 }, out = { 0 };
+	const char *cut = "{\"type\":\"RECORD\",\"rec";
+	const char *rest = "ord\":{\"stream\":\"orders\"}}\n";
+	int rounds = 0, left;
+
+	for (int i = 0; i < 40; i++) {
+		ADD(&in, REC("users") "\n" "not json\n");
+		ADD(&want, REC("users") "\n");
+	}
+	ADD(&in, cut);
+	ADD(&want, cut);
+	ADD(&want, rest);
+	set_nonblock(p.in_r);
+	assert_int_equal(fcntl(p.out_w, F_SETPIPE_SZ, 16384), 16384);
+	assert_int_equal(relay_init(&r, &cat, 16384, 16384, handler, &c), 0);
+	assert_int_equal(relay_splice(&r, p.in_r, p.out_w), 0);
+	assert_int_equal(write(p.in_w, in.p, in.n), (ssize_t)in.n);
+	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)in.n);
+	assert_int_equal(relay_scan(&r), 0);
+	while (relay_pending(&r)) {
+		drain(p.out_r, &out, SIZE_MAX);
+		int w = relay_write(&r, p.out_w);
+		assert_true(w == 0 || w == -EAGAIN);
+		if (w == 0)
+			assert_int_equal(relay_scan(&r), 0);
+		assert_true(++rounds <= 3);
+	}
+	/* all seen bytes have left the pipes; the cut line is in buf */
+	assert_int_equal(ioctl(p.in_r, FIONREAD, &left), 0);
+	assert_int_equal(left, 0);
+	assert_int_equal(ioctl(r.stage_r, FIONREAD, &left), 0);
+	assert_int_equal(left, 0);
+	assert_int_equal(r.carry, strlen(cut));
+	assert_int_equal(write(p.in_w, rest, strlen(rest)), (ssize_t)strlen(rest));
+	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)strlen(rest));
+	assert_int_equal(relay_scan(&r), 0);
+	drain(p.out_r, &out, SIZE_MAX);
+	assert_int_equal(out.n, want.n);
+	assert_memory_equal(out.p, want.p, want.n);
+	assert_int_equal(r.invalid, 40);
+	assert_int_equal(r.records[0], 40);
+	assert_int_equal(r.records[1], 1);
+	assert_int_equal(c.ncalls, 40);
+	relay_release(&r);
+	ctx_release(&c);
+	close_pipes(&p);
+	free(in.p);
+	free(want.p);
+	free(out.p);
+}
+
 static int splice_on(void **st)
 {
 	use_splice = true;
@@ -860,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_splice_needs_pipes),
 		cmocka_unit_test(test_splice_carry),
 		cmocka_unit_test(test_splice_stage),
+		cmocka_unit_test(test_splice_dense_drops),
 		cmocka_unit_test(test_random_small),
 		cmocka_unit_test(test_random_partial_writes),
 		cmocka_unit_test(test_random_growth),
