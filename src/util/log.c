@@ -80,11 +80,9 @@ static size_t log_prefix(char *buf, size_t cap, enum log_level level,
  * fit, so that each write stays within PIPE_BUF and whole lines of
  * concurrent writers do not interleave on a pipe.
  */
-static _Thread_local struct {
-	bool on;
-	size_t len;
-	char buf[PIPE_BUF];
-} held;
+static _Thread_local bool held_on;
+static _Thread_local size_t held_len;
+static _Thread_local char held[PIPE_BUF];
 
 static void log_write(const char *p, size_t len)
 {
@@ -99,19 +97,19 @@ static void log_write(const char *p, size_t len)
 
 static void log_flush_held(void)
 {
-	log_write(held.buf, held.len);
-	held.len = 0;
+	log_write(held, held_len);
+	held_len = 0;
 }
 
 void log_hold(void)
 {
-	held.on = true;
+	held_on = true;
 }
 
 void log_release(void)
 {
 	log_flush_held();
-	held.on = false;
+	held_on = false;
 }
 
 /* One write(2) per line (or per batch of held ones); secrets are masked
@@ -121,18 +119,18 @@ static void log_emit(char *raw, size_t rawlen)
 	char buf[8200];
 	size_t len = secrets_mask(raw, rawlen, buf, sizeof(buf) - 1);
 	buf[len++] = '\n';
-	if (!held.on) {
+	if (!held_on) {
 		log_write(buf, len);
 		return;
 	}
-	if (held.len + len > sizeof(held.buf))
+	if (held_len + len > sizeof(held))
 		log_flush_held();
-	if (len > sizeof(held.buf)) {
+	if (len > sizeof(held)) {
 		log_write(buf, len);
 		return;
 	}
-	memcpy(held.buf + held.len, buf, len);
-	held.len += len;
+	memcpy(held + held_len, buf, len);
+	held_len += len;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
