@@ -59,7 +59,9 @@ STARTUP_RUNS = env_int("BENCH_STARTUP_RUNS", 20)
 CKPT_REPS = env_int("BENCH_CHECKPOINT_REPS", 3)
 FAROS_RECORDS = env_int("BENCH_FAROS_RECORDS", 200000)
 FAROS_REPS = env_int("BENCH_FAROS_REPS", 7)
-SECTIONS = ("throughput", "checkpoint", "startup", "faros")
+DROP_RECORDS = env_int("BENCH_DROP_RECORDS", 1000000)
+DROP_EVERY = (1, 10, 100)
+SECTIONS = ("throughput", "checkpoint", "startup", "faros", "drops")
 ONLY = [x for x in os.environ.get("BENCH_ONLY", ",".join(SECTIONS)).replace(",", " ").split() if x]
 NPM_DIR = os.environ.get("BENCH_NPM_DIR") or os.path.join(ROOT, "build", "npm")
 RESULTS = os.environ.get("BENCH_RESULTS_DIR") or os.path.join(ROOT, "bench", "results")
@@ -521,6 +523,28 @@ def faros(work):
     return out
 
 
+# --- dropped lines ---------------------------------------------------------------
+
+def drops(work):
+    """A non-JSON line after every N records: the driver logs and drops each."""
+    out = {"records": DROP_RECORDS, "reps": REPS, "every": {}}
+    for n in DROP_EVERY:
+        s = Setup(work, f"drops-{n}", {"records": DROP_RECORDS, "record_size": RECORD_SIZE,
+                                       "state_every": STATE_EVERY, "pipe_size": PIPE_SIZE,
+                                       "garbage_every": n}, {}, catalog(["stream_0"]))
+        drv, pipe = [], []
+        for rep in range(REPS):
+            for fn in ((v_driver, v_shell) if rep % 2 == 0 else (v_shell, v_driver)):
+                (drv if fn is v_driver else pipe).append(fn(s)["wall"])
+        ratios = [a / b for a, b in zip(drv, pipe)]
+        out["every"][str(n)] = {"dropped_lines": DROP_RECORDS // n, "driver_wall_s": summary(drv),
+                                "pipe_wall_s": summary(pipe),
+                                "wall_ratio_driver_over_pipe": dict(summary(ratios), per_rep=ratios)}
+        log(f"  a non-JSON line every {n}: driver {statistics.median(drv):.2f} s, "
+            f"pipe {statistics.median(pipe):.2f} s")
+    return out
+
+
 # --- report ---------------------------------------------------------------------
 
 def source_version():
@@ -555,6 +579,11 @@ def host_info(work):
 
 def fmt(x, p=2):
     return "n/a" if x is None else f"{x:.{p}f}"
+
+
+def spread(x, p=2):
+    """A summary as "median [min-max]"."""
+    return f"{fmt(x['median'], p)} [{fmt(x['min'], p)}-{fmt(x['max'], p)}]"
 
 
 def markdown(res):
@@ -622,9 +651,17 @@ def markdown(res):
               "| destination config | driver `run` | shell pipe | ratio driver/pipe [min-max] |",
               "|---|---|---|---|"]
         for k, v in f["configs"].items():
-            r = v["wall_ratio_driver_over_pipe"]
             L.append(f"| {k} | {fmt(v['driver_wall_s']['median'])} | {fmt(v['pipe_wall_s']['median'])} | "
-                     f"{fmt(r['median'])} [{fmt(r['min'])}-{fmt(r['max'])}] |")
+                     f"{spread(v['wall_ratio_driver_over_pipe'])} |")
+    d = res.get("drops")
+    if d:
+        L += ["", f"Dropped lines: {d['records']} records and a non-JSON line after every N, "
+              f"{d['reps']} runs each, wall seconds, medians:", "",
+              "| N | dropped lines | driver `run` | shell pipe | ratio driver/pipe [min-max] |",
+              "|---|---|---|---|---|"]
+        for k, v in d["every"].items():
+            L.append(f"| {k} | {v['dropped_lines']} | {fmt(v['driver_wall_s']['median'])} | "
+                     f"{fmt(v['pipe_wall_s']['median'])} | {spread(v['wall_ratio_driver_over_pipe'])} |")
     L += ["", "How each number is measured: bench/README.md. Raw data: the JSON file of the same run."]
     return "\n".join(L) + "\n"
 
@@ -652,7 +689,7 @@ def main():
                       "record_size": RECORD_SIZE, "state_every": STATE_EVERY,
                       "pipe_size": PIPE_SIZE, "startup_runs": STARTUP_RUNS,
                       "checkpoint_reps": CKPT_REPS, "faros_records": FAROS_RECORDS,
-                      "faros_reps": FAROS_REPS}}
+                      "faros_reps": FAROS_REPS, "drop_records": DROP_RECORDS}}
     t0 = time.time()
     bad = set(ONLY) - set(SECTIONS)
     if bad:
@@ -662,7 +699,8 @@ def main():
                             throughput),
              "checkpoint": ("checkpoint latency", checkpoint),
              "startup": (f"start-up, {STARTUP_RUNS} runs", startup),
-             "faros": ("Faros destination", faros)}
+             "faros": ("Faros destination", faros),
+             "drops": (f"dropped lines, {REPS} runs each", drops)}
     try:
         for name in SECTIONS:
             if name in ONLY:

@@ -4,8 +4,9 @@
 # Knobs (environment): BENCH_REPS (5), BENCH_BYTES (2G per repetition and
 # variant; K/M/G suffixes), BENCH_RECORD_SIZE (200), BENCH_STATE_EVERY
 # (10000), BENCH_STARTUP_RUNS (20), BENCH_CHECKPOINT_REPS (3),
-# BENCH_FAROS_RECORDS (200000), BENCH_FAROS_REPS (7), BENCH_ONLY (all of
-# "throughput checkpoint startup faros", or some of them), BENCH_TMPFS
+# BENCH_FAROS_RECORDS (200000), BENCH_FAROS_REPS (7), BENCH_DROP_RECORDS
+# (1000000), BENCH_ONLY (all of "throughput checkpoint startup faros
+# drops", or some of them), BENCH_TMPFS
 # (/dev/shm: variant f's store), BENCH_NPM_DIR
 # (build/npm), BENCH_RESULTS_DIR (bench/results), BENCH_KEEP=1 keeps the
 # work dir (under TMPDIR).  See bench/README.md.

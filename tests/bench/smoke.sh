@@ -2,7 +2,7 @@
 # `make bench` in miniature: the harness runs every section but Faros's on a
 # few MiB and reports what bench/README.md promises (every variant, the
 # ratios, driver CPU and wake-ups with the store on disk and on tmpfs,
-# checkpoint latency, start-up); variant f is skipped with its reason when
+# checkpoint latency, start-up, dropped lines); variant f is skipped with its reason when
 # BENCH_TMPFS is not tmpfs, and an unknown section is refused.  The numbers
 # themselves are not judged: that is the benchmark's job, not a test's.
 set -u
@@ -17,7 +17,8 @@ make -s bench-helpers >"$T/make.log" 2>&1 || { echo "Bail out! make bench-helper
 
 smoke() { # smoke NAME [ENV...]: a tiny run into $T/NAME
 	env BENCH_RESULTS_DIR="$T/$1" BENCH_REPS=1 BENCH_BYTES=4M BENCH_STATE_EVERY=2000 \
-		BENCH_STARTUP_RUNS=2 BENCH_CHECKPOINT_REPS=1 BENCH_ONLY="throughput checkpoint startup" \
+		BENCH_STARTUP_RUNS=2 BENCH_CHECKPOINT_REPS=1 BENCH_DROP_RECORDS=20000 \
+		BENCH_ONLY="throughput checkpoint startup drops" \
 		"${@:2}" bench/run.sh >"$T/$1.out" 2>&1
 }
 json() { jq -r "$2" "$T/$1"/*.json; }
@@ -52,6 +53,10 @@ fi
 eq "every echoed state was seen durable" 0 "$(json full '.checkpoint.unmatched')"
 check "checkpoint latency has a p99" test "$(json full '.checkpoint.latency_ms.p99 > 0')" = true
 check "start-up was measured" test "$(json full '.startup.exec_to_connectors_ms.both.median > 0')" = true
+eq "dropped lines: every density ran" "1 10 100" "$(json full '.drops.every | keys[]' | sort -n | xargs)"
+eq "with the number of lines dropped" "20000 2000 200" "$(json full '[.drops.every[] | .dropped_lines] | sort | reverse | .[]' | xargs)"
+check "and a driver/pipe ratio" test "$(json full '[.drops.every[] | .wall_ratio_driver_over_pipe.median > 0] | all')" = true
+check "the table shows them" grep -q '^Dropped lines: 20000 records' "$T/full/latest.md"
 
 check "with BENCH_TMPFS not on tmpfs the run still succeeds" smoke notmpfs BENCH_ONLY=throughput BENCH_TMPFS="$T"
 eq "variant f is left out" null "$(json notmpfs '.throughput.variants.f_roles_tmpfs')"

@@ -55,6 +55,8 @@ struct ctx {
 	size_t ncalls;
 	int unknown_verdict;   /* returned for RECORDs of unknown streams */
 	bool forward_all;      /* forward every line, not only STATEs */
+	const struct relay *watch; /* record its stage's fill at each call */
+	int staged[256];
 };
 
 static int handler(void *p, const char *line, size_t len,
@@ -68,6 +70,8 @@ static int handler(void *p, const char *line, size_t len,
 		k->len = len;
 		k->scan_result = scan_result;
 		k->type = scan_result == 0 || scan_result == -ENOENT ? sc->type : AB_MSG_NONE;
+		if (c->watch)
+			assert_int_equal(ioctl(c->watch->stage_r, FIONREAD, &c->staged[c->ncalls]), 0);
 	}
 	c->ncalls++;
 	if (scan_result == -ENOENT) {
@@ -744,6 +748,34 @@ static void test_splice_carry(void **st)
 	free(out.p);
 }
 
+/* Splice mode: write and scan until nothing is pending; the rounds it took. */
+static int write_out(struct relay *r, const struct pipes *p, struct bytes *out)
+{
+	int rounds = 0;
+	while (relay_pending(r)) {
+		drain(p->out_r, out, SIZE_MAX);
+		int w = relay_write(r, p->out_w);
+		assert_true(w == 0 || w == -EAGAIN);
+		if (w == 0)
+			assert_int_equal(relay_scan(r), 0);
+		assert_true(++rounds < 100000);
+	}
+	return rounds;
+}
+
+/* The end of the line cut at the end of the first read comes: all of the
+ * output must then be what was wanted. */
+static void finish_cut(struct relay *r, const struct pipes *p, const char *rest,
+		       struct bytes *out, const struct bytes *want)
+{
+	assert_int_equal(write(p->in_w, rest, strlen(rest)), (ssize_t)strlen(rest));
+	assert_int_equal(relay_read(r, p->in_r), (ssize_t)strlen(rest));
+	assert_int_equal(relay_scan(r), 0);
+	drain(p->out_r, out, SIZE_MAX);
+	assert_int_equal(out->n, want->n);
+	assert_memory_equal(out->p, want->p, want->n);
+}
+
 /*
  * Splice mode: what relay_read() saw leaves the input pipe at once, into the
  * stage, so the source can write on while the relay scans it; forwarded and
@@ -793,18 +825,9 @@ static void stage_run(enum stage_mode mode)
 	assert_int_equal(r.staged, in.n - (size_t)left);
 	/* each splice takes a slot of the output pipe: drain it as it fills */
 	assert_int_equal(relay_scan(&r), 0);
-	while (relay_pending(&r)) {
-		drain(p.out_r, &out, SIZE_MAX);
-		assert_int_equal(relay_write(&r, p.out_w), 0);
-		assert_int_equal(relay_scan(&r), 0);
-	}
+	write_out(&r, &p, &out);
 	assert_int_equal(r.staged, 0);
-	assert_int_equal(write(p.in_w, rest, strlen(rest)), (ssize_t)strlen(rest));
-	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)strlen(rest));
-	assert_int_equal(relay_scan(&r), 0);
-	drain(p.out_r, &out, SIZE_MAX);
-	assert_int_equal(out.n, want.n);
-	assert_memory_equal(out.p, want.p, want.n);
+	finish_cut(&r, &p, rest, &out, &want);
 	assert_int_equal(r.invalid, 60);
 	assert_int_equal(r.records[0], 60);
 	assert_int_equal(r.records[1], 61);
@@ -824,66 +847,77 @@ static void test_splice_stage(void **st)
 }
 
 /*
- * Splice mode, a read with many dropped lines: after RELAY_DENSE_DROPS of
- * them the relay consumes all it saw and writes the remaining forwarded
- * lines from buf in one go, instead of a splice (and a slot of the output
- * pipe) per run of records between two dropped lines.  With an output pipe
- * of four slots, splicing would take a round of draining per four records.
+ * Splice mode, a read with many dropped lines close together: from the
+ * RELAY_DENSE_DROPS-th the relay consumes all it saw and writes the
+ * remaining forwarded lines from buf in one go, instead of a splice (and a
+ * slot of the output pipe) per run of records between two dropped lines.
+ * With an output pipe of four slots, splicing would take a round of
+ * draining per four records.  Dropped lines far apart are spliced around.
  */
-static void test_splice_dense_drops(void **st)
+static void dense_run(bool dense)
 {
 	struct pipes p = make_pipes();
 	struct relay r;
-	struct ctx c = { 0 };
+	struct ctx c = { .watch = &r };
 	struct bytes in = { 0 }, want = { 0 }, out = { 0 };
 	const char *cut = "{\"type\":\"RECORD\",\"rec";
 	const char *rest = "ord\":{\"stream\":\"orders\"}}\n";
-	int rounds = 0, left;
+	int left;
+	size_t records = 0;
 
 	for (int i = 0; i < 40; i++) {
-		ADD(&in, REC("users") "\n" "not json\n");
-		ADD(&want, REC("users") "\n");
+		/* far apart: 80 records (about 5 KiB) between dropped lines */
+		for (int k = 0; k < (dense ? 1 : 80); k++, records++) {
+			ADD(&in, REC("users") "\n");
+			ADD(&want, REC("users") "\n");
+		}
+		ADD(&in, "not json\n");
 	}
 	ADD(&in, cut);
 	ADD(&want, cut);
 	ADD(&want, rest);
 	set_nonblock(p.in_r);
-	assert_int_equal(fcntl(p.out_w, F_SETPIPE_SZ, 16384), 16384);
-	assert_int_equal(relay_init(&r, &cat, 16384, 16384, handler, &c), 0);
+	assert_int_equal(fcntl(p.in_w, F_SETPIPE_SZ, 1 << 20), 1 << 20);
+	assert_int_equal(fcntl(p.out_w, F_SETPIPE_SZ, dense ? 16384 : 1 << 20), dense ? 16384 : 1 << 20);
+	assert_int_equal(relay_init(&r, &cat, 1 << 20, 1 << 20, handler, &c), 0);
 	assert_int_equal(relay_splice(&r, p.in_r, p.out_w), 0);
+	assert_int_equal(fcntl(r.stage_w, F_SETPIPE_SZ, 1 << 20), 1 << 20);
 	assert_int_equal(write(p.in_w, in.p, in.n), (ssize_t)in.n);
 	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)in.n);
 	assert_int_equal(relay_scan(&r), 0);
-	while (relay_pending(&r)) {
-		drain(p.out_r, &out, SIZE_MAX);
-		int w = relay_write(&r, p.out_w);
-		assert_true(w == 0 || w == -EAGAIN);
-		if (w == 0)
-			assert_int_equal(relay_scan(&r), 0);
-		assert_true(++rounds <= 3);
-	}
+	int rounds = write_out(&r, &p, &out);
+	if (dense)
+		assert_true(rounds <= 3);
+	/* the stage still held the unscanned lines at the RELAY_DENSE_DROPS-th
+	 * dropped line; at the next, only when they are spliced around */
+	assert_int_equal(c.ncalls, 40);
+	assert_true(c.staged[7] > 0);
+	if (dense)
+		assert_int_equal(c.staged[8], 0);
+	else
+		assert_true(c.staged[8] > 0);
 	/* all seen bytes have left the pipes; the cut line is in buf */
 	assert_int_equal(ioctl(p.in_r, FIONREAD, &left), 0);
 	assert_int_equal(left, 0);
 	assert_int_equal(ioctl(r.stage_r, FIONREAD, &left), 0);
 	assert_int_equal(left, 0);
 	assert_int_equal(r.carry, strlen(cut));
-	assert_int_equal(write(p.in_w, rest, strlen(rest)), (ssize_t)strlen(rest));
-	assert_int_equal(relay_read(&r, p.in_r), (ssize_t)strlen(rest));
-	assert_int_equal(relay_scan(&r), 0);
-	drain(p.out_r, &out, SIZE_MAX);
-	assert_int_equal(out.n, want.n);
-	assert_memory_equal(out.p, want.p, want.n);
+	finish_cut(&r, &p, rest, &out, &want);
 	assert_int_equal(r.invalid, 40);
-	assert_int_equal(r.records[0], 40);
+	assert_int_equal(r.records[0], records);
 	assert_int_equal(r.records[1], 1);
-	assert_int_equal(c.ncalls, 40);
 	relay_release(&r);
 	ctx_release(&c);
 	close_pipes(&p);
 	free(in.p);
 	free(want.p);
 	free(out.p);
+}
+
+static void test_splice_dense_drops(void **st)
+{
+	dense_run(true);
+	dense_run(false);
 }
 
 static int splice_on(void **st)
