@@ -526,22 +526,26 @@ def faros(work):
 # --- dropped lines ---------------------------------------------------------------
 
 def drops(work):
-    """A non-JSON line after every N records: the driver logs and drops each."""
-    out = {"records": DROP_RECORDS, "reps": REPS, "every": {}}
-    for n in DROP_EVERY:
-        s = Setup(work, f"drops-{n}", {"records": DROP_RECORDS, "record_size": RECORD_SIZE,
-                                       "state_every": STATE_EVERY, "pipe_size": PIPE_SIZE,
-                                       "garbage_every": n}, {}, catalog(["stream_0"]))
-        drv, pipe = [], []
-        for rep in range(REPS):
-            for fn in ((v_driver, v_shell) if rep % 2 == 0 else (v_shell, v_driver)):
-                (drv if fn is v_driver else pipe).append(fn(s)["wall"])
-        ratios = [a / b for a, b in zip(drv, pipe)]
-        out["every"][str(n)] = {"dropped_lines": DROP_RECORDS // n, "driver_wall_s": summary(drv),
-                                "pipe_wall_s": summary(pipe),
-                                "wall_ratio_driver_over_pipe": dict(summary(ratios), per_rep=ratios)}
-        log(f"  a non-JSON line every {n}: driver {statistics.median(drv):.2f} s, "
-            f"pipe {statistics.median(pipe):.2f} s")
+    """A non-JSON line or a LOG message after every N records: the driver
+    logs and drops each."""
+    out = {"records": DROP_RECORDS, "reps": REPS, "kinds": {}}
+    for kind, key in (("non_json", "garbage_every"), ("log", "log_every")):
+        out["kinds"][kind] = {}
+        for n in DROP_EVERY:
+            s = Setup(work, f"drops-{kind}-{n}", {"records": DROP_RECORDS, "record_size": RECORD_SIZE,
+                                                  "state_every": STATE_EVERY, "pipe_size": PIPE_SIZE,
+                                                  key: n}, {}, catalog(["stream_0"]))
+            drv, pipe = [], []
+            for rep in range(REPS):
+                for fn in ((v_driver, v_shell) if rep % 2 == 0 else (v_shell, v_driver)):
+                    (drv if fn is v_driver else pipe).append(fn(s)["wall"])
+            ratios = [a / b for a, b in zip(drv, pipe)]
+            out["kinds"][kind][str(n)] = {
+                "dropped_lines": DROP_RECORDS // n, "driver_wall_s": summary(drv),
+                "pipe_wall_s": summary(pipe),
+                "wall_ratio_driver_over_pipe": dict(summary(ratios), per_rep=ratios)}
+            log(f"  a {kind} line every {n}: driver {statistics.median(drv):.2f} s, "
+                f"pipe {statistics.median(pipe):.2f} s")
     return out
 
 
@@ -655,13 +659,15 @@ def markdown(res):
                      f"{spread(v['wall_ratio_driver_over_pipe'])} |")
     d = res.get("drops")
     if d:
-        L += ["", f"Dropped lines: {d['records']} records and a non-JSON line after every N, "
-              f"{d['reps']} runs each, wall seconds, medians:", "",
-              "| N | dropped lines | driver `run` | shell pipe | ratio driver/pipe [min-max] |",
-              "|---|---|---|---|---|"]
-        for k, v in d["every"].items():
-            L.append(f"| {k} | {v['dropped_lines']} | {fmt(v['driver_wall_s']['median'])} | "
-                     f"{fmt(v['pipe_wall_s']['median'])} | {spread(v['wall_ratio_driver_over_pipe'])} |")
+        L += ["", f"Dropped lines: {d['records']} records and a non-JSON line or a LOG message after "
+              f"every N, {d['reps']} runs each, wall seconds, medians:", "",
+              "| line | N | dropped | driver `run` | shell pipe | ratio driver/pipe [min-max] |",
+              "|---|---|---|---|---|---|"]
+        for kind, ns in d["kinds"].items():
+            for k, v in ns.items():
+                L.append(f"| {kind.replace('_', '-')} | {k} | {v['dropped_lines']} | "
+                         f"{fmt(v['driver_wall_s']['median'])} | {fmt(v['pipe_wall_s']['median'])} | "
+                         f"{spread(v['wall_ratio_driver_over_pipe'])} |")
     L += ["", "How each number is measured: bench/README.md. Raw data: the JSON file of the same run."]
     return "\n".join(L) + "\n"
 

@@ -49,13 +49,14 @@ static const char spec_json[] =
   "\"fail_after\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
   "\"trace_error\":{\"type\":\"string\"},"
   "\"garbage_every\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
+  "\"log_every\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
   "\"delay_ms\":{\"type\":\"integer\",\"minimum\":0,\"default\":0}"
  "}}}";
 
 struct gen_config {
 	json_t *names;          /* array of stream names (owned) */
 	int64_t records, record_size, state_every, emitted_at, pipe_size;
-	int64_t fail_after, garbage_every, delay_ms;
+	int64_t fail_after, garbage_every, log_every, delay_ms;
 	int estimate;
 	const char *trace_error;
 	char *data_template;    /* compact JSON with {{id}} (owned), or NULL */
@@ -180,6 +181,7 @@ static int parse_config(const json_t *config, struct gen_config *c)
 	    (r = get_int(config, "pipe_size", 0, 0, INT32_MAX, &c->pipe_size)) < 0 ||
 	    (r = get_int(config, "fail_after", 0, 0, INT64_MAX, &c->fail_after)) < 0 ||
 	    (r = get_int(config, "garbage_every", 0, 0, INT64_MAX, &c->garbage_every)) < 0 ||
+	    (r = get_int(config, "log_every", 0, 0, INT64_MAX, &c->log_every)) < 0 ||
 	    (r = get_int(config, "delay_ms", 0, 0, 3600000, &c->delay_ms)) < 0)
 		return r;
 	v = json_object_get(config, "estimate");
@@ -398,6 +400,16 @@ static int emit_garbage(int64_t n)
 	return out_add(line, (size_t)len);
 }
 
+/* A LOG in the buffer, as a chatty source logs its progress. */
+static int emit_progress(int64_t n)
+{
+	char line[96];
+	int len = snprintf(line, sizeof(line), "{\"type\":\"LOG\",\"log\":{\"level\":\"INFO\","
+			   "\"message\":\"%" PRId64 " records read\"}}\n", n);
+
+	return out_add(line, (size_t)len);
+}
+
 /* A LOG through the kit, kept in order with our buffer. */
 static int emit_log(const char *level, const char *msg, const char *arg)
 {
@@ -463,13 +475,15 @@ static int read_stream(struct run *run, const char *name, int64_t first, int64_t
 		goto out;
 	}
 	while (id <= last) {
-		/* records until the next event (state, garbage, failure, end) */
+		/* records until the next event (state, garbage, log, failure, end) */
 		int64_t n = last - id + 1, k;
 
 		if (c->state_every)
 			n = min_nz(n, c->state_every - since_state);
 		if (c->garbage_every)
 			n = min_nz(n, c->garbage_every - run->total % c->garbage_every);
+		if (c->log_every)
+			n = min_nz(n, c->log_every - run->total % c->log_every);
 		if (c->fail_after)
 			n = min_nz(n, c->fail_after - run->total);
 		if (c->delay_ms)
@@ -499,6 +513,9 @@ static int read_stream(struct run *run, const char *name, int64_t first, int64_t
 		run->total += n;
 		if (c->garbage_every && run->total % c->garbage_every == 0 &&
 		    (r = emit_garbage(run->total)) < 0)
+			goto out;
+		if (c->log_every && run->total % c->log_every == 0 &&
+		    (r = emit_progress(run->total)) < 0)
 			goto out;
 		if (c->state_every && since_state == c->state_every) {
 			since_state = 0;

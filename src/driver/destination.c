@@ -376,22 +376,15 @@ static void on_connector_line(struct destination *d, const char *line, size_t le
 		log_connector_line(LOG_DEBUG, d->conn.name, line, len);
 		return;
 	}
+	if (sc.type == AB_MSG_LOG) {
+		runtime_log_message(d->conn.name, line, len);
+		return;
+	}
 	json_t *msg = json_loadb(line, len, 0, NULL);
 	switch (sc.type) {
 	case AB_MSG_STATE:
 		commit_state(d, json_object_get(msg, "state"));
 		break;
-	case AB_MSG_LOG: {
-		json_t *log = json_object_get(msg, "log");
-		const char *m = json_string_value(json_object_get(log, "message"));
-		const char *lv = json_string_value(json_object_get(log, "level"));
-		enum log_level level = lv && !strcmp(lv, "ERROR") ? LOG_ERROR :
-				       lv && !strcmp(lv, "WARN") ? LOG_WARN :
-				       lv && !strcmp(lv, "DEBUG") ? LOG_DEBUG : LOG_INFO;
-		if (m)
-			log_connector_line(level, d->conn.name, m, strlen(m));
-		break;
-	}
 	case AB_MSG_TRACE: {
 		json_t *trace = json_object_get(msg, "trace");
 		const char *type = json_string_value(json_object_get(trace, "type"));

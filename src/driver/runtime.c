@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "protocol/member.h"
 #include "util/log.h"
 
 int runtime_signals(void)
@@ -71,6 +72,36 @@ json_t *json_time(int64_t epoch_ms)
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		 tm.tm_sec, (int)(epoch_ms % 1000));
 	return json_string(buf);
+}
+
+/* A LOG message's level (FATAL, ERROR, WARN, INFO, DEBUG, TRACE) as ours. */
+static enum log_level airbyte_level(const char *level)
+{
+	if (!strcmp(level, "ERROR") || !strcmp(level, "FATAL"))
+		return LOG_ERROR;
+	if (!strcmp(level, "WARN"))
+		return LOG_WARN;
+	if (!strcmp(level, "DEBUG") || !strcmp(level, "TRACE"))
+		return LOG_DEBUG;
+	return LOG_INFO;
+}
+
+void runtime_log_message(const char *who, const char *line, size_t len)
+{
+	char message[8192], level[16];
+	const char *log, *v;
+	size_t log_len, n;
+	long m;
+
+	if (!json_member(line, len, "log", &log, &log_len) ||
+	    !json_member(log, log_len, "message", &v, &n) ||
+	    (m = json_member_string(v, n, message, sizeof(message))) < 0)
+		return;
+	enum log_level lv = LOG_INFO;
+	if (json_member(log, log_len, "level", &v, &n) &&
+	    json_member_string(v, n, level, sizeof(level)) >= 0)
+		lv = airbyte_level(level);
+	log_connector_line(lv, who, message, (size_t)m);
 }
 
 int runtime_drain_stderr(struct child *c, struct lines *buf)

@@ -27,6 +27,12 @@ int64_t wall_ms(void);          /* Unix epoch */
 json_t *json_time(int64_t epoch_ms);
 
 /*
+ * Log a connector's LOG message (a line ab_scan_line() accepted as one)
+ * under its name, at its level; the line is not parsed into a tree.
+ */
+void runtime_log_message(const char *who, const char *line, size_t len);
+
+/*
  * Drain a connector's stderr into the log, line by line, under its name.
  * Returns 0 while open, 1 at end of file.
  */

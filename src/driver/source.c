@@ -69,19 +69,6 @@ static void source_fail(struct source *s, int code, const char *fmt, ...)
 
 /* --- what the connector prints besides records ------------------------ */
 
-static enum log_level airbyte_level(const char *level)
-{
-	if (!level)
-		return LOG_INFO;
-	if (!strcmp(level, "ERROR") || !strcmp(level, "FATAL"))
-		return LOG_ERROR;
-	if (!strcmp(level, "WARN"))
-		return LOG_WARN;
-	if (!strcmp(level, "DEBUG") || !strcmp(level, "TRACE"))
-		return LOG_DEBUG;
-	return LOG_INFO;
-}
-
 static json_t *records_snapshot(const struct source *s)
 {
 	json_t *a = json_array();
@@ -167,20 +154,16 @@ static int on_line(void *ctx, const char *line, size_t len,
 		log_connector_line(LOG_INFO, s->conn.name, line, len);
 		return RELAY_DROP;
 	}
+	if (sc->type == AB_MSG_LOG) {   /* the commonest: no tree for it */
+		runtime_log_message(s->conn.name, line, len);
+		return RELAY_DROP;
+	}
 	json_t *msg = json_loadb(line, len, 0, NULL);
 	int verdict = RELAY_DROP;
 	switch (sc->type) {
 	case AB_MSG_STATE:
 		verdict = on_state(s, msg);
 		break;
-	case AB_MSG_LOG: {
-		json_t *log = json_object_get(msg, "log");
-		const char *m = json_string_value(json_object_get(log, "message"));
-		if (m)
-			log_connector_line(airbyte_level(json_string_value(json_object_get(log, "level"))),
-					   s->conn.name, m, strlen(m));
-		break;
-	}
 	case AB_MSG_TRACE:
 		on_trace(s, msg);
 		break;

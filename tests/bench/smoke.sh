@@ -53,9 +53,12 @@ fi
 eq "every echoed state was seen durable" 0 "$(json full '.checkpoint.unmatched')"
 check "checkpoint latency has a p99" test "$(json full '.checkpoint.latency_ms.p99 > 0')" = true
 check "start-up was measured" test "$(json full '.startup.exec_to_connectors_ms.both.median > 0')" = true
-eq "dropped lines: every density ran" "1 10 100" "$(json full '.drops.every | keys[]' | sort -n | xargs)"
-eq "with the number of lines dropped" "20000 2000 200" "$(json full '[.drops.every[] | .dropped_lines] | sort | reverse | .[]' | xargs)"
-check "and a driver/pipe ratio" test "$(json full '[.drops.every[] | .wall_ratio_driver_over_pipe.median > 0] | all')" = true
+for kind in non_json log; do
+	eq "dropped lines ($kind): every density ran" "1 10 100" "$(json full ".drops.kinds.$kind | keys[]" | sort -n | xargs)"
+	eq "with the number of lines dropped" "20000 2000 200" \
+		"$(json full "[.drops.kinds.$kind[] | .dropped_lines] | sort | reverse | .[]" | xargs)"
+	check "and a driver/pipe ratio" test "$(json full "[.drops.kinds.$kind[] | .wall_ratio_driver_over_pipe.median > 0] | all")" = true
+done
 check "the table shows them" grep -q '^Dropped lines: 20000 records' "$T/full/latest.md"
 
 check "with BENCH_TMPFS not on tmpfs the run still succeeds" smoke notmpfs BENCH_ONLY=throughput BENCH_TMPFS="$T"

@@ -169,6 +169,11 @@ echo '{"records":100,"garbage_every":30}' >"$T/f3.json"
 read_src "$T/f3.json" "$T/cat1.json" >"$T/o" 2>"$T/e"; rc=$?
 check "garbage_every 30: 3 non-JSON lines among 100 records, exit 0" \
 	test $rc -eq 0 -a "$(grep -c '^garbage line' "$T/o")" -eq 3 -a "$(count_type "$T/o" RECORD)" -eq 100
+echo '{"records":100,"log_every":30,"garbage_every":50}' >"$T/f5.json"
+read_src "$T/f5.json" "$T/cat1.json" >"$T/o" 2>"$T/e"; rc=$?
+check "log_every 30: a LOG after records 30, 60 and 90, exit 0" \
+	test $rc -eq 0 -a "$(grep -v '^garbage line' "$T/o" | jq -r 'select(.type == "LOG") | .log.level + " " + .log.message' | xargs)" = "INFO 30 records read INFO 60 records read INFO 90 records read" \
+		-a "$(grep -c '^garbage line' "$T/o")" -eq 2 -a "$(count_type "$T/o" RECORD)" -eq 100
 echo '{"records":5,"delay_ms":60}' >"$T/f4.json"
 s=$(date +%s%N); read_src "$T/f4.json" "$T/cat1.json" >"$T/o" 2>"$T/e"; e=$(date +%s%N)
 check "delay_ms 60 x 5 records takes at least 300 ms" test $(((e - s) / 1000000)) -ge 300

@@ -22,6 +22,7 @@
                       dry run does)
   unknown_state_stream after each state, also echo a STATE for this stream
                       (not in the catalog)
+  log_levels          with each STATE, a LOG of level FATAL and one of TRACE
   ignore_sigterm      ignore SIGTERM (only SIGKILL stops it)
   fork_child          "inherit", "group", "session" or "session_tree": as in
                       fake_source.py
@@ -111,6 +112,9 @@ for line in sys.stdin:
             os.fsync(out.fileno())
         if cfg.get("noise"):
             print("destination says hello in plain text")
+        if cfg.get("log_levels"):
+            print(json.dumps({"type": "LOG", "log": {"level": "FATAL", "message": "destination fatal\tnote"}}))
+            print(json.dumps({"type": "LOG", "log": {"level": "TRACE", "message": "destination trace note"}}))
         st = msg["state"]
         st["destinationStats"] = {"recordCount": st.get("sourceStats", {}).get("recordCount", 0.0)}
         if cfg.get("reorder_states"):

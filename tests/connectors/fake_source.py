@@ -23,6 +23,8 @@ Python connectors in the wild.  Behaviour comes from its config file:
                  binary; never a newline inside) interleaved with the records
   garbage_seed   seed for garbage (default 1)
   garbage_tail   end the output with this many random bytes and no newline
+  log_levels     emit LOG messages of every level, with escapes, keys in
+                 another order, and one message longer than a log line
 """
 import json, sys, time, signal, os
 
@@ -95,6 +97,11 @@ elif isinstance(state, dict):
     cursors = {k: v["cursor"] for k, v in state.items()}
 print("fake-source: input state cursors %s" % json.dumps(cursors), file=sys.stderr)
 out({"type": "LOG", "log": {"level": "INFO", "message": "starting read with cursors %s" % json.dumps(cursors)}})
+if cfg.get("log_levels"):
+    sys.stdout.write('{ "log" : { "message" : "fatal \\"quoted\\"\\nsecond line", "level" : "FATAL" }, "type" : "LOG" }\n')
+    for level in ("ERROR", "WARN", "INFO", "DEBUG", "TRACE"):
+        out({"type": "LOG", "log": {"level": level, "message": "level %s caf\u00e9 \U0001F600" % level}})
+    out({"type": "LOG", "log": {"level": "WARN", "message": "long " + "\u00e9" * 6000 + " end"}})
 if cfg.get("leak"):
     secret = cfg.get("password", "") + " " + cfg.get("credentials", {}).get("api_key", "")
     out({"type": "LOG", "log": {"level": "INFO", "message": "connecting with %s" % secret}})

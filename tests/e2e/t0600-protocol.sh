@@ -21,6 +21,26 @@ eq "invalid lines counted in the run record" 8 "$(last_run .invalid_lines)"
 eq "records per stream emitted" "10 6" "$(last_run '[.streams[].records_emitted] | map(tostring) | join(" ")')"
 eq "records per stream committed" "10 6" "$(last_run '[.streams[].records_committed] | map(tostring) | join(" ")')"
 
+# LOG messages: read without a JSON tree, at their level, escapes decoded
+rm -rf "$STORE" "$OUT"
+source_config '{"streams":{"users":3},"log_levels":true}'
+dest_config "{\"output\":\"$OUT\",\"log_levels\":true}"
+run_repl
+eq "LOG levels: run exits 0" 0 "$rc"
+check "a FATAL LOG is an error; its keys in any order, its escapes decoded" \
+	grep -q 'ERROR \[r\] source-connector: fatal "quoted" second line$' "$T/run.log"
+for level in ERROR WARN INFO; do
+	check "a LOG of level $level is logged at $level, \\u escapes decoded" \
+		grep -q "$(printf '%-5s' $level) \\[r\\] source-connector: level $level café 😀\$" "$T/run.log"
+done
+check_fails "DEBUG and TRACE are below the default level" grep -q 'level DEBUG\|level TRACE' "$T/run.log"
+check "a message longer than a log line is logged, cut" grep -q 'WARN  \[r\] source-connector: long éééé' "$T/run.log"
+check_fails "(its end is cut off)" grep -q 'ééé end' "$T/run.log"
+check "the destination's FATAL LOG is an error too" \
+	grep -q 'ERROR \[r\] destination-connector: destination fatal.note$' "$T/run.log"
+check_fails "its TRACE is below the default level" grep -q 'destination trace note' "$T/run.log"
+dest_config "{\"output\":\"$OUT\",\"stdin_log\":\"$T/stdin.log\"}"
+
 # forwarded bytes are unchanged: compare the source's own lines
 rm -rf "$STORE" "$OUT" "$T/stdin.log"
 source_config '{"streams":{"users":5},"type_last":true}'

@@ -21,7 +21,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
-ALL_TARGETS="scan lines state catalog words cron schema"
+ALL_TARGETS="scan member lines state catalog words cron schema"
 # shellcheck disable=SC2054 # the commas belong to -fsanitize=
 CFLAGS_FUZZ=(-std=c17 -g -O1 -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -32,6 +32,7 @@ CFLAGS_FUZZ=(-std=c17 -g -O1 -fno-omit-frame-pointer
 target_srcs() {
 	case $1 in
 	scan) echo src/protocol/scan.c ;;
+	member) echo src/protocol/member.c src/protocol/scan.c ;;
 	lines) echo src/protocol/lines.c ;;
 	state) echo src/protocol/state.c ;;
 	catalog) echo src/protocol/catalog.c ;;
@@ -43,7 +44,7 @@ target_srcs() {
 }
 target_libs() {
 	case $1 in
-	state | catalog | schema) echo -ljansson ;;
+	state | catalog | schema | member) echo -ljansson ;;
 	esac
 }
 target_max_len() {
