@@ -602,7 +602,7 @@ def markdown(res):
          "Medians [min-max]."]
     if t:
         L += ["", "| variant | GB/s | records/s | CPU s/GiB, all its processes |", "|---|---|---|---|"]
-    names = {"a_driver": "a: driver `run`", "b_shell": "b: shell pipe `| cat`",
+    names = {"a_driver": "a: driver `run`", "b_shell": "b: shell pipe into `cat`",
              "c_relay": "c: relay (ceiling)", "d_roles": "d: driver roles (measured)",
              "e_rare_states": "e: as a, one STATE at the end",
              "f_roles_tmpfs": "f: as d, the store on tmpfs"}
