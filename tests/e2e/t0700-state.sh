@@ -94,16 +94,17 @@ check "the corrupt file is left untouched" cmp -s "$T/corrupt.copy" "$STORE/r/st
 # next commit only while nobody has it open)
 rm -rf "$STORE"
 catalog stream_0
-source_config '{"records":1000000,"record_size":200,"state_every":500}'
+source_config '{"records":3000000,"record_size":200,"state_every":500}'
 dest_config '{}'
-(SRC_EP=$BIN/source-e2e-test DST_EP=$BIN/destination-dev-null run_repl; exit $rc) &
-run=$!
-python3 - "$STORE/r/state.json" "$T/reads" <<'PY' &
+# the reader is up before the run starts: a reader that came late to a
+# fast run would see too few states to show anything
+python3 - "$STORE/r/state.json" "$T/reads" "$T/reader-ready" <<'PY' &
 import json, random, sys, time
 path, out = sys.argv[1], sys.argv[2]
+open(sys.argv[3], "w").close()
 reads = bad = 0
 last = -1
-end = time.time() + 30
+end = time.time() + 60
 while time.time() < end:
     try:
         f = open(path, "rb")
@@ -118,17 +119,18 @@ while time.time() < end:
     reads += 1
     if cursor < last: bad += 1
     last = cursor
-    if cursor == 1000000: break
+    if cursor == 3000000: break
 open(out, "w").write("%d %d %d\n" % (reads, bad, last))
 PY
-wait $run
-rc=$?
-wait
+reader=$!
+while [ ! -e "$T/reader-ready" ] && kill -0 "$reader" 2>/dev/null; do sleep 0.01; done
+SRC_EP=$BIN/source-e2e-test DST_EP=$BIN/destination-dev-null run_repl
+wait "$reader"
 read -r reads bad last <"$T/reads"
 eq "a run committing states while a reader holds state.json open exits 0" 0 "$rc"
 check "the reader read many states during the run ($reads)" [ "$reads" -ge 10 ]
 eq "every read was one whole state, never older than the one before" 0 "$bad"
-eq "the last read is the final state" 1000000 "$last"
+eq "the last read is the final state" 3000000 "$last"
 check "no temp file left" dir_clean "$STORE"
 check "no process left" no_leftover_processes
 done_testing
